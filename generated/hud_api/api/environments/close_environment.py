@@ -1,0 +1,270 @@
+# generated from openapi.yaml by codegen.sh — do not edit
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.environment_close import EnvironmentClose
+from ...models.error import Error
+from ...models.trajectory import Trajectory
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    env_id: str,
+    *,
+    body: EnvironmentClose | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v2/environments/{env_id}/close".format(
+            env_id=quote(str(env_id), safe=""),
+        ),
+    }
+
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Trajectory | None:
+    if response.status_code == 200:
+        response_200 = Trajectory.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Error.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Trajectory]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    env_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EnvironmentClose | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+) -> Response[Error | Trajectory]:
+    """Close an environment
+
+     Closes the environment; its trajectory is then on the job.
+
+    **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
+    the trajectory. Closing an environment that is already closed answers 409.
+
+    Args:
+        env_id (str): An opaque id.
+        idempotency_key (str | Unset):
+        body (EnvironmentClose | Unset): **Extension.** The outcome of the run; every field is
+            optional.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Trajectory]
+    """
+
+    kwargs = _get_kwargs(
+        env_id=env_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    env_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EnvironmentClose | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+) -> Error | Trajectory | None:
+    """Close an environment
+
+     Closes the environment; its trajectory is then on the job.
+
+    **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
+    the trajectory. Closing an environment that is already closed answers 409.
+
+    Args:
+        env_id (str): An opaque id.
+        idempotency_key (str | Unset):
+        body (EnvironmentClose | Unset): **Extension.** The outcome of the run; every field is
+            optional.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Trajectory
+    """
+
+    return sync_detailed(
+        env_id=env_id,
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+    ).parsed
+
+
+async def asyncio_detailed(
+    env_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EnvironmentClose | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+) -> Response[Error | Trajectory]:
+    """Close an environment
+
+     Closes the environment; its trajectory is then on the job.
+
+    **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
+    the trajectory. Closing an environment that is already closed answers 409.
+
+    Args:
+        env_id (str): An opaque id.
+        idempotency_key (str | Unset):
+        body (EnvironmentClose | Unset): **Extension.** The outcome of the run; every field is
+            optional.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Trajectory]
+    """
+
+    kwargs = _get_kwargs(
+        env_id=env_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    env_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EnvironmentClose | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+) -> Error | Trajectory | None:
+    """Close an environment
+
+     Closes the environment; its trajectory is then on the job.
+
+    **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
+    the trajectory. Closing an environment that is already closed answers 409.
+
+    Args:
+        env_id (str): An opaque id.
+        idempotency_key (str | Unset):
+        body (EnvironmentClose | Unset): **Extension.** The outcome of the run; every field is
+            optional.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Trajectory
+    """
+
+    return (
+        await asyncio_detailed(
+            env_id=env_id,
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+    ).parsed
+
+
+async def asyncio_raw(
+    env_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EnvironmentClose | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
+) -> httpx.Response:
+    """Send the request and return the undecoded `httpx.Response`, whatever its status code.
+
+    For callers that validate the body themselves, straight from its bytes.
+    """
+
+    kwargs = _get_kwargs(
+        env_id=env_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    return await client.get_async_httpx_client().request(**kwargs)
