@@ -28,6 +28,8 @@ class Job:
      """
     metadata: MetadataType0 | None | Unset = UNSET
     """ Free-form JSON object. """
+    error: None | str | Unset = UNSET
+    """ **Extension.** Why the job failed, when it did; null otherwise. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,6 +51,12 @@ class Job:
         else:
             metadata = self.metadata
 
+        error: None | str | Unset
+        if isinstance(self.error, Unset):
+            error = UNSET
+        else:
+            error = self.error
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -61,6 +69,8 @@ class Job:
         )
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if error is not UNSET:
+            field_dict["error"] = error
 
         return field_dict
 
@@ -94,12 +104,22 @@ class Job:
 
         metadata = _parse_metadata(d.pop("metadata", UNSET))
 
+        def _parse_error(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        error = _parse_error(d.pop("error", UNSET))
+
         job = cls(
             id=id,
             name=name,
             created_at=created_at,
             status=status,
             metadata=metadata,
+            error=error,
         )
 
         job.additional_properties = d

@@ -26,6 +26,8 @@ class JobUpdate:
      """
     metadata: MetadataType0 | None | Unset = UNSET
     """ Free-form JSON object. """
+    error: None | str | Unset = UNSET
+    """ Why the job failed (set with status `failed`); null clears it. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,6 +43,12 @@ class JobUpdate:
         else:
             metadata = self.metadata
 
+        error: None | str | Unset
+        if isinstance(self.error, Unset):
+            error = UNSET
+        else:
+            error = self.error
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
@@ -48,6 +56,8 @@ class JobUpdate:
             field_dict["status"] = status
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if error is not UNSET:
+            field_dict["error"] = error
 
         return field_dict
 
@@ -75,9 +85,19 @@ class JobUpdate:
 
         metadata = _parse_metadata(d.pop("metadata", UNSET))
 
+        def _parse_error(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        error = _parse_error(d.pop("error", UNSET))
+
         job_update = cls(
             status=status,
             metadata=metadata,
+            error=error,
         )
 
         job_update.additional_properties = d
