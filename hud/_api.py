@@ -1,0 +1,306 @@
+"""The one module that talks to the generated client (`hud_api`).
+
+Everything the facade sends goes through `_send`: one pooled client per event loop and settings,
+an explicit timeout, the retry policy, and the mapping of answers to `hud.errors`. When the spec
+changes, this is the file that changes with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import time
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from hud_api import AuthenticatedClient
+from hud_api.api.environments import append_steps as _append_steps
+from hud_api.api.environments import close_environment as _close_environment
+from hud_api.api.environments import create_environment as _create_environment
+from hud_api.api.jobs import create_job as _create_job
+from hud_api.api.jobs import get_job as _get_job
+from hud_api.api.jobs import list_jobs as _list_jobs
+from hud_api.api.jobs import update_job as _update_job
+from hud_api.api.trajectories import get_trajectory as _get_trajectory
+from hud_api.api.trajectories import list_job_trajectories as _list_job_trajectories
+from hud_api.models import (
+    EnvironmentClose,
+    EnvironmentCreate,
+    JobCreate,
+    JobUpdate,
+    MetadataType0,
+    StepsAppend,
+    TrajectoryStep,
+)
+from hud_api.types import UNSET, Unset
+
+from hud import _embedded
+from hud._constants import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
+from hud.errors import APIConnectionError, APITimeoutError, ConfigurationError, HudError, error_for_status
+from hud.settings import Settings
+
+__all__ = [
+    "aclose",
+    "append_steps",
+    "close_environment",
+    "create_environment",
+    "create_job",
+    "get_job",
+    "get_trajectory",
+    "list_job_trajectories",
+    "list_jobs",
+    "new_client",
+    "update_job",
+]
+
+logger = logging.getLogger("hud")
+
+#: Statuses worth another try: the request may succeed unchanged a moment later.
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
+
+_ClientKey = tuple[str, str | None, str | None, float]
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_ClientKey, AuthenticatedClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def new_client(settings: Settings) -> AuthenticatedClient:
+    """A generated client configured from `settings` (embedded transport, base URL, key, timeout)."""
+    timeout = httpx.Timeout(settings.timeout)
+    if settings.mode == "embedded":
+        return AuthenticatedClient(
+            base_url=_embedded.EMBEDDED_BASE_URL,
+            token=_embedded.EMBEDDED_TOKEN,
+            timeout=timeout,
+            httpx_args={"transport": _embedded.transport(settings.database_path)},
+        )
+    base_url = settings.resolved_base_url
+    if settings.api_key is None or base_url is None:
+        raise ConfigurationError(
+            "HUD_BASE_URL is set but no API key is: set HUD_API_KEY or pass api_key= "
+            "(or unset HUD_BASE_URL to use the embedded local server)"
+        )
+    return AuthenticatedClient(base_url=base_url, token=settings.api_key.get_secret_value(), timeout=timeout)
+
+
+def _client_key(settings: Settings) -> _ClientKey:
+    key = settings.api_key.get_secret_value() if settings.api_key is not None else None
+    where = str(settings.database_path) if settings.mode == "embedded" else settings.resolved_base_url
+    return (settings.mode, where, key, settings.timeout)
+
+
+def _pooled_client(settings: Settings) -> AuthenticatedClient:
+    # One client per event loop: an httpx.AsyncClient's connections belong to the loop that opened them.
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None:
+        pool = _pools[loop] = {}
+    key = _client_key(settings)
+    client = pool.get(key)
+    if client is None:
+        client = pool[key] = new_client(settings)
+    return client
+
+
+async def aclose() -> None:
+    """Close the pooled connections of the running event loop (they reopen on the next call)."""
+    pool = _pools.pop(asyncio.get_running_loop(), {})
+    for client in pool.values():
+        await client.get_async_httpx_client().aclose()
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json()["detail"]
+    except (ValueError, KeyError, TypeError):
+        text = response.text.strip()
+        return text[:500] if text else response.reason_phrase or "no detail given"
+    return detail if isinstance(detail, str) else json.dumps(detail)[:2000]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value) if value.strip() else None
+        if when is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds)
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return min(retry_after, RETRY_AFTER_CAP)
+    # Full jitter: concurrent clients that failed together do not come back together.
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))  # noqa: S311
+
+
+async def _send(
+    operation: str, settings: Settings, call: Callable[[AuthenticatedClient], Awaitable[httpx.Response]]
+) -> httpx.Response:
+    """Send one logical request, retrying what may succeed later; a 2xx answer, or a `HudError`.
+
+    A POST's `call` carries one Idempotency-Key across its retries, so a retry of a request whose
+    answer was lost replays the first answer instead of repeating the write.
+    """
+    client = _pooled_client(settings)
+    attempt = 0
+    while True:
+        retry_after: float | None = None
+        error: HudError
+        try:
+            response = await call(client)
+        except httpx.TimeoutException as exc:
+            error = APITimeoutError(f"{operation}: no answer within {settings.timeout:g} s ({type(exc).__name__})")
+        except httpx.TransportError as exc:
+            error = APIConnectionError(f"{operation}: could not reach the server: {type(exc).__name__}: {exc}")
+        else:
+            if response.status_code < 400:
+                return response
+            retry_after = _retry_after(response)
+            error = error_for_status(
+                response.status_code, _detail(response), operation=operation, retry_after=retry_after
+            )
+            if response.status_code not in RETRYABLE_STATUSES:
+                raise error
+        if attempt >= settings.max_retries:
+            raise error
+        delay = _backoff(attempt, retry_after)
+        attempt += 1
+        logger.warning(
+            "hud: %s failed (%s); retry %d of %d in %.2f s", operation, error, attempt, settings.max_retries, delay
+        )
+        await asyncio.sleep(delay)
+
+
+def _metadata(value: dict[str, Any] | None) -> MetadataType0 | None:
+    return None if value is None else MetadataType0.from_dict(value)
+
+
+def _idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
+async def create_job(
+    settings: Settings,
+    *,
+    name: str,
+    metadata: dict[str, Any] | None,
+    gym_id: str | None,
+    evalset_id: str | None,
+) -> httpx.Response:
+    """POST /v2/jobs."""
+    body = JobCreate(name=name, metadata=_metadata(metadata), gym_id=gym_id, evalset_id=evalset_id)
+    key = _idempotency_key()
+    return await _send(
+        "createJob", settings, lambda c: _create_job.asyncio_raw(client=c, body=body, idempotency_key=key)
+    )
+
+
+async def get_job(settings: Settings, job_id: str) -> httpx.Response:
+    """GET /v2/jobs/{job_id}."""
+    return await _send("getJob", settings, lambda c: _get_job.asyncio_raw(job_id, client=c))
+
+
+async def update_job(
+    settings: Settings,
+    job_id: str,
+    *,
+    status: str | Unset = UNSET,
+    metadata: dict[str, Any] | Unset | None = UNSET,
+    error: str | Unset | None = UNSET,
+) -> httpx.Response:
+    """PATCH /v2/jobs/{job_id}; fields left UNSET are not sent."""
+    body = JobUpdate(
+        status=status,
+        metadata=metadata if isinstance(metadata, Unset) else _metadata(metadata),
+        error=error,
+    )
+    return await _send("updateJob", settings, lambda c: _update_job.asyncio_raw(job_id, client=c, body=body))
+
+
+async def list_jobs(
+    settings: Settings, *, limit: int, cursor: str | None, status: str | None, name: str | None
+) -> httpx.Response:
+    """GET /v2/jobs, one page."""
+    return await _send(
+        "listJobs",
+        settings,
+        lambda c: _list_jobs.asyncio_raw(
+            client=c,
+            limit=limit,
+            cursor=UNSET if cursor is None else cursor,
+            status=UNSET if status is None else status,
+            name=UNSET if name is None else name,
+        ),
+    )
+
+
+async def list_job_trajectories(
+    settings: Settings, job_id: str, *, limit: int, cursor: str | None
+) -> tuple[bytes, str | None]:
+    """GET /v2/jobs/{job_id}/trajectories, one page: the raw JSON array and the next cursor."""
+    response = await _send(
+        "listJobTrajectories",
+        settings,
+        lambda c: _list_job_trajectories.asyncio_raw(
+            job_id, client=c, limit=limit, cursor=UNSET if cursor is None else cursor
+        ),
+    )
+    return response.content, response.headers.get(NEXT_CURSOR_HEADER) or None
+
+
+async def get_trajectory(settings: Settings, trajectory_id: str) -> httpx.Response:
+    """GET /v2/trajectories/{trajectory_id}."""
+    return await _send("getTrajectory", settings, lambda c: _get_trajectory.asyncio_raw(trajectory_id, client=c))
+
+
+async def create_environment(
+    settings: Settings,
+    *,
+    run_id: str | None,
+    gym_id: str,
+    task_id: str | None,
+    metadata: dict[str, Any] | None,
+) -> httpx.Response:
+    """POST /v2/create_environment (`run_id` is the job id)."""
+    body = EnvironmentCreate(gym_id=gym_id, run_id=run_id, task_id=task_id, metadata=_metadata(metadata))
+    key = _idempotency_key()
+    return await _send(
+        "createEnvironment",
+        settings,
+        lambda c: _create_environment.asyncio_raw(client=c, body=body, idempotency_key=key),
+    )
+
+
+async def append_steps(settings: Settings, env_id: str, steps: list[dict[str, Any]]) -> httpx.Response:
+    """POST /v2/environments/{env_id}/steps."""
+    body = StepsAppend(steps=[TrajectoryStep.from_dict(step) for step in steps])
+    key = _idempotency_key()
+    return await _send(
+        "appendSteps", settings, lambda c: _append_steps.asyncio_raw(env_id, client=c, body=body, idempotency_key=key)
+    )
+
+
+async def close_environment(
+    settings: Settings, env_id: str, *, reward: float | None, logs: str | None, error: str | None
+) -> httpx.Response:
+    """POST /v2/environments/{env_id}/close with the outcome."""
+    body = EnvironmentClose(reward=reward, logs=logs, error=error)
+    key = _idempotency_key()
+    return await _send(
+        "closeEnvironment",
+        settings,
+        lambda c: _close_environment.asyncio_raw(env_id, client=c, body=body, idempotency_key=key),
+    )

@@ -1,0 +1,38 @@
+"""Defaults in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "MAX_ID_LENGTH",
+    "MAX_NAME_LENGTH",
+    "PLATFORM_BASE_URL",
+    "RETRY_AFTER_CAP",
+    "TRAJECTORY_PAGE_SIZE",
+    "default_home",
+]
+
+#: Where a key without a base URL goes (the address the 0.2-era SDKs used).
+PLATFORM_BASE_URL = "https://orchestration.hud.so/hud-gym/api"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 4
+#: A server's Retry-After is honoured up to this many seconds, so one bad header cannot stall a run.
+RETRY_AFTER_CAP = 30.0
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 8.0
+#: Matches openapi.yaml (JobCreate.name, Id).
+MAX_NAME_LENGTH = 256
+MAX_ID_LENGTH = 128
+MAX_ERROR_LENGTH = 65536
+#: Trajectories per request when paging through a job: large enough to amortise the round trip,
+#: small enough that memory stays flat however large the job.
+TRAJECTORY_PAGE_SIZE = 1000
+JOB_PAGE_SIZE = 100
+
+
+def default_home() -> Path:
+    """The HUD home folder when HUD_HOME is not set."""
+    return Path.home() / ".hud"

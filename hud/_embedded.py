@@ -1,0 +1,38 @@
+"""The embedded default: the reference server, in-process, on a SQLite file in the HUD home folder."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = ["EMBEDDED_BASE_URL", "EMBEDDED_TOKEN", "transport"]
+
+logger = logging.getLogger("hud")
+
+#: Requests never leave the process; the host only has to be a valid URL.
+EMBEDDED_BASE_URL = "http://hud.embedded"
+#: The embedded server needs no key; this placeholder fills the Authorization header it ignores.
+EMBEDDED_TOKEN = "embedded"  # noqa: S105 - not a secret: the embedded server ignores it
+
+
+@functools.cache
+def _app(database: Path) -> Any:
+    # Imported here: a remote-only user never pays for the server's imports.
+    from hud.server import create_app
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    logger.info(
+        "hud: no HUD_API_KEY or HUD_BASE_URL set; using the embedded local server on %s "
+        "(set HUD_BASE_URL and HUD_API_KEY to use a server or the platform)",
+        database,
+    )
+    return create_app(f"sqlite:///{database}", auth=False)
+
+
+def transport(database: Path) -> httpx.AsyncBaseTransport:
+    """An ASGI transport to the embedded server on `database` (the app is built once per file)."""
+    return httpx.ASGITransport(app=_app(database.expanduser().resolve()))

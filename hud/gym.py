@@ -1,0 +1,181 @@
+"""Environments: the runs of an agent, linked to a job, that leave trajectories.
+
+```python
+async with await hud.gym.make("my-gym", task_id="t-1") as env:
+    await env.record_step(observation_text="...", actions=[{"type": "click", "x": 1}])
+    await env.close(reward=1.0)
+```
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from pydantic import BaseModel
+
+from hud import _api
+from hud._validate import check_id, check_metadata, check_optional_text, check_reward
+from hud.errors import ConflictError, InvalidInputError
+from hud.job import Job, _settings, current_job, parse
+from hud.settings import Settings
+from hud.trajectory import Trajectory, TrajectoryStep
+
+__all__ = ["Environment", "make"]
+
+
+class _Created(BaseModel):
+    id: str
+    metadata: dict[str, Any] | None = None
+
+
+class Environment:
+    """An open environment on the server. Record steps as they happen, then close it.
+
+    Each recorded step is sent at once, so a crashed agent loses nothing it recorded. Used as an async
+    context manager it closes itself on the way out, recording the error when the block raised.
+
+    Attributes:
+        id: The environment's id (also the id of the trajectory it leaves).
+        job_id: The job it runs for, or None.
+        gym_id: Its gym.
+        task_id: Its task, if any.
+        metadata: What the server stored with it.
+    """
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        job_id: str | None,
+        gym_id: str,
+        task_id: str | None,
+        metadata: dict[str, Any] | None,
+        settings: Settings,
+    ) -> None:
+        self.id = id
+        self.job_id = job_id
+        self.gym_id = gym_id
+        self.task_id = task_id
+        self.metadata = metadata
+        self._settings = settings
+        self._trajectory: Trajectory | None = None
+
+    def __repr__(self) -> str:
+        return f"Environment(id={self.id!r}, gym_id={self.gym_id!r}, job_id={self.job_id!r}, closed={self.closed})"
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` has succeeded."""
+        return self._trajectory is not None
+
+    async def record_step(
+        self,
+        observation_text: str | None = None,
+        observation_url: str | None = None,
+        actions: list[dict[str, Any]] | None = None,
+        *,
+        start_timestamp: datetime | None = None,
+        end_timestamp: datetime | None = None,
+    ) -> TrajectoryStep:
+        """Append one step to the environment's trajectory; it is on the server when this returns.
+
+        Args:
+            observation_text: What the agent read.
+            observation_url: Where an observation (a screenshot, say) is stored.
+            actions: The actions the agent took, each a JSON object.
+            start_timestamp: When the step began (default: now).
+            end_timestamp: When it ended (default: now).
+        """
+        if self.closed:
+            raise ConflictError(409, f"environment {self.id} is closed; steps cannot be added", operation="appendSteps")
+        if actions is not None and (not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions)):
+            raise InvalidInputError("actions must be a list of dicts (JSON objects)")
+        for action in actions or []:
+            check_metadata(action, "each action")
+        for what, text in (("observation_text", observation_text), ("observation_url", observation_url)):
+            if text is not None and not isinstance(text, str):
+                raise InvalidInputError(f"{what} must be a string or None, got {type(text).__name__}")
+        now = datetime.now(UTC)
+        step = TrajectoryStep(
+            observation_text=observation_text,
+            observation_url=observation_url,
+            actions=actions or [],
+            start_timestamp=start_timestamp or now,
+            end_timestamp=end_timestamp or now,
+        )
+        await _api.append_steps(self._settings, self.id, [step.model_dump(mode="json")])
+        return step
+
+    async def close(self, reward: float | None = None, logs: str | None = None, error: str | None = None) -> Trajectory:
+        """Close the environment, leaving its trajectory on the job; returns that trajectory.
+
+        Args:
+            reward: The run's reward (a finite number).
+            logs: Free text.
+            error: What went wrong, when the run failed.
+
+        Raises:
+            ConflictError: it was closed already.
+        """
+        if self._trajectory is not None:
+            raise ConflictError(409, f"environment {self.id} is closed already", operation="closeEnvironment")
+        checked = check_reward(reward)
+        for what, text in (("logs", logs), ("error", error)):
+            if text is not None and not isinstance(text, str):
+                raise InvalidInputError(f"{what} must be a string or None, got {type(text).__name__}")
+        response = await _api.close_environment(self._settings, self.id, reward=checked, logs=logs, error=error)
+        self._trajectory = parse(Trajectory, response.content, "closeEnvironment")
+        return self._trajectory
+
+    async def __aenter__(self) -> Environment:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.closed:
+            return
+        await self.close(error=None if exc is None else f"{type(exc).__name__}: {exc}")
+
+
+async def make(
+    gym: str,
+    *,
+    job: Job | str | None = None,
+    task_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    api_key: str | None = None,
+) -> Environment:
+    """Create an environment of `gym`, linked to a job.
+
+    The job is `job` when given (a Job or its id), else the active `@job` call's (`current_job()`),
+    else none.
+
+    Args:
+        gym: The gym's id.
+        job: The job to link to, overriding the active one.
+        task_id: The task the environment runs, if any.
+        metadata: A JSON object stored with the environment.
+        api_key: Overrides HUD_API_KEY (default: the linked Job's key, when it was loaded with one).
+    """
+    gym_id = check_id(gym, "gym")
+    target = job if job is not None else current_job()
+    if isinstance(target, Job):
+        job_id: str | None = target.id
+        settings = target._settings(api_key)
+    else:
+        job_id = None if target is None else check_id(target, "job")
+        settings = _settings(api_key)
+    response = await _api.create_environment(
+        settings,
+        run_id=job_id,
+        gym_id=gym_id,
+        task_id=check_optional_text(task_id, "task_id"),
+        metadata=check_metadata(metadata),
+    )
+    created = parse(_Created, response.content, "createEnvironment")
+    return Environment(
+        id=created.id, job_id=job_id, gym_id=gym_id, task_id=task_id, metadata=created.metadata, settings=settings
+    )

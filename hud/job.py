@@ -1,0 +1,333 @@
+"""Jobs: group the runs of an agent, and read back what they left.
+
+```python
+from hud.job import job, create_job, load_job
+
+@job("my-eval", metadata={"agent": "v2"})   # one Job per call of the function
+async def run_eval() -> None:
+    env = await hud.gym.make("my-gym")        # linked to that Job, also inside tasks it spawns
+    ...
+    await env.close(reward=1.0)               # leaves a trajectory on the Job
+
+j = await load_job(job_id)
+trajectories = await j.load_trajectories()
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr, TypeAdapter
+from pydantic import ValidationError as _PydanticValidationError
+
+from hud import _api
+from hud._constants import JOB_PAGE_SIZE, MAX_ERROR_LENGTH, TRAJECTORY_PAGE_SIZE
+from hud._validate import check_id, check_metadata, check_name, check_optional_text
+from hud.errors import HudError, InvalidInputError, ServerError
+from hud.settings import Settings, get_settings
+from hud.trajectory import Trajectory
+
+__all__ = ["Job", "create_job", "current_job", "iter_jobs", "job", "load_job"]
+
+logger = logging.getLogger("hud")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_TRAJECTORIES = TypeAdapter(list[Trajectory])
+
+# A ContextVar, not a global: asyncio tasks (gather, create_task, TaskGroup) and asyncio.to_thread copy
+# the context they start in, so whatever a decorated call spawns sees its Job, and concurrent calls
+# never see each other's.
+_current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar("hud_current_job", default=None)
+
+
+def _settings(api_key: str | None) -> Settings:
+    return get_settings().with_api_key(api_key)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def parse(model: type[_M], content: bytes, operation: str) -> _M:
+    """Validate an answer's raw bytes into `model`; an unreadable answer is a `ServerError`."""
+    try:
+        return model.model_validate_json(content)
+    except _PydanticValidationError as exc:
+        raise ServerError(200, f"the answer is not a valid {model.__name__}: {exc}", operation=operation) from None
+
+
+class Job(BaseModel):
+    """A job: the runs of an agent grouped under one id.
+
+    `status` is a plain string: `created`, `running`, `completed`, `failed` or `cancelled` today, and
+    any value the platform adds tomorrow. Fields the server adds later are ignored.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    name: str
+    metadata: dict[str, Any] | None = None
+    created_at: datetime
+    status: str
+    error: str | None = None
+    """Extension: why the job failed, when it did."""
+
+    # The key this Job was loaded with, reused by its methods; private attributes stay out of repr.
+    _api_key: SecretStr | None = PrivateAttr(default=None)
+
+    def _settings(self, api_key: str | None) -> Settings:
+        if api_key is None and self._api_key is not None:
+            api_key = self._api_key.get_secret_value()
+        return _settings(api_key)
+
+    @classmethod
+    def _from_answer(cls, content: bytes, operation: str, api_key: str | None) -> Job:
+        loaded = parse(cls, content, operation)
+        if api_key is not None:
+            loaded._api_key = SecretStr(api_key)
+        return loaded
+
+    async def iter_trajectories(
+        self, *, api_key: str | None = None, page_size: int = TRAJECTORY_PAGE_SIZE
+    ) -> AsyncIterator[Trajectory]:
+        """Yield the job's trajectories, oldest first, fetching them a page at a time.
+
+        Memory stays flat however large the job: only one page is held at once.
+
+        Args:
+            api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+            page_size: Trajectories per request (1 to 10000).
+        """
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 10000:
+            raise InvalidInputError(f"page_size must be an int from 1 to 10000, got {page_size!r}")
+        settings = self._settings(api_key)
+        cursor: str | None = None
+        while True:
+            content, cursor = await _api.list_job_trajectories(settings, self.id, limit=page_size, cursor=cursor)
+            for trajectory in _validate_trajectories(content):
+                yield trajectory
+            if cursor is None:
+                return
+
+    async def load_trajectories(self, *, api_key: str | None = None) -> list[Trajectory]:
+        """All of the job's trajectories, oldest first (paged through; see `iter_trajectories`).
+
+        Args:
+            api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+        """
+        settings = self._settings(api_key)
+        trajectories: list[Trajectory] = []
+        cursor: str | None = None
+        while True:
+            content, cursor = await _api.list_job_trajectories(
+                settings, self.id, limit=TRAJECTORY_PAGE_SIZE, cursor=cursor
+            )
+            trajectories.extend(_validate_trajectories(content))
+            if cursor is None:
+                return trajectories
+
+    async def update(
+        self,
+        *,
+        status: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        error: str | None = None,
+        api_key: str | None = None,
+    ) -> Job:
+        """Set the job's status, metadata and/or error on the server; the updated Job is returned.
+
+        Arguments left as None are not changed. This Job is not modified: it is a snapshot.
+        """
+        body: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = check_name(status, "status")
+        if metadata is not None:
+            body["metadata"] = check_metadata(metadata)
+        if error is not None:
+            body["error"] = error
+        if not body:
+            raise InvalidInputError("update() needs at least one of status, metadata, error")
+        settings = self._settings(api_key)
+        response = await _api.update_job(settings, self.id, **body)
+        return Job._from_answer(response.content, "updateJob", api_key or _secret(self._api_key))
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
+def _validate_trajectories(content: bytes) -> list[Trajectory]:
+    # Straight from bytes into pydantic: no detour through the generated attrs models and dicts.
+    try:
+        return _TRAJECTORIES.validate_json(content)
+    except _PydanticValidationError as exc:
+        raise ServerError(
+            200, f"the answer is not a list of trajectories: {exc}", operation="listJobTrajectories"
+        ) from None
+
+
+async def create_job(
+    name: str,
+    gym_id: str | None = None,
+    evalset_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    *,
+    api_key: str | None = None,
+) -> Job:
+    """Create a job.
+
+    Args:
+        name: A name for people to read (1 to 256 characters).
+        gym_id: The gym the job runs in, if any.
+        evalset_id: The evaluation set the job runs, if any.
+        metadata: A JSON object stored with the job.
+        api_key: Overrides HUD_API_KEY for this call.
+
+    Raises:
+        InvalidInputError: an argument is refused before sending.
+        HudError: the server refused or could not be reached (see `hud.errors`).
+    """
+    response = await _api.create_job(
+        _settings(api_key),
+        name=check_name(name),
+        metadata=check_metadata(metadata),
+        gym_id=check_optional_text(gym_id, "gym_id"),
+        evalset_id=check_optional_text(evalset_id, "evalset_id"),
+    )
+    return Job._from_answer(response.content, "createJob", api_key)
+
+
+async def load_job(job_id: str, api_key: str | None = None) -> Job:
+    """Load a job by id.
+
+    Args:
+        job_id: The job's id.
+        api_key: Overrides HUD_API_KEY; the returned Job reuses it for its own calls.
+
+    Raises:
+        NotFoundError: no such job in the key's account.
+    """
+    response = await _api.get_job(_settings(api_key), check_id(job_id, "job_id"))
+    return Job._from_answer(response.content, "getJob", api_key)
+
+
+class _JobPage(BaseModel):
+    items: list[Job]
+    next_cursor: str | None = None
+
+
+async def iter_jobs(
+    *, status: str | None = None, name: str | None = None, api_key: str | None = None, page_size: int = JOB_PAGE_SIZE
+) -> AsyncIterator[Job]:
+    """Yield the account's jobs, newest first, a page at a time (extension).
+
+    Args:
+        status: Only jobs with this status.
+        name: Only jobs with exactly this name.
+        api_key: Overrides HUD_API_KEY.
+        page_size: Jobs per request (1 to 1000).
+    """
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 1000:
+        raise InvalidInputError(f"page_size must be an int from 1 to 1000, got {page_size!r}")
+    settings = _settings(api_key)
+    status = None if status is None else check_name(status, "status")
+    name = None if name is None else check_name(name)
+    cursor: str | None = None
+    while True:
+        response = await _api.list_jobs(settings, limit=page_size, cursor=cursor, status=status, name=name)
+        page = parse(_JobPage, response.content, "listJobs")
+        for item in page.items:
+            if api_key is not None:
+                item._api_key = SecretStr(api_key)
+            yield item
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def current_job() -> Job | None:
+    """The Job of the innermost `@job` call running in this context, or None outside one."""
+    return _current_job.get()
+
+
+def job(
+    name: str, metadata: dict[str, Any] | None = None
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Decorate an async function so that each call runs as a new Job.
+
+    Each call creates a Job and sets it `running`; every environment made inside the call (also in
+    tasks it spawns with `gather`, `create_task`, `TaskGroup` or `asyncio.to_thread`) is linked to it.
+    When the call ends the Job is set `completed`, `failed` (with the error message) or `cancelled`,
+    and the call's own exception is re-raised unchanged. A nested decorated call links to the
+    innermost Job. The active Job is `current_job()`.
+
+    Args:
+        name: The name of each Job (1 to 256 characters).
+        metadata: A JSON object stored with each Job.
+
+    Raises:
+        TypeError: at decoration time, when the function is not async.
+        InvalidInputError: at decoration time, for a bad name or metadata.
+
+    Example:
+        >>> @job("nightly-eval", metadata={"agent": "v2"})
+        ... async def run_eval() -> None: ...
+    """
+    check_name(name)
+    check_metadata(metadata)
+
+    def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(
+                f"@job({name!r}) decorates async functions (async def); {getattr(fn, '__qualname__', fn)!r} is not "
+                "one. Make it async, or call create_job() yourself."
+            )
+
+        @functools.wraps(fn)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            created = await create_job(name, metadata=metadata)
+            token = _current_job.set(created)
+            try:
+                await _set_status(created, "running")
+                try:
+                    result = await fn(*args, **kwargs)
+                except asyncio.CancelledError:
+                    await _set_final_status(created, "cancelled", None)
+                    raise
+                except BaseException as exc:
+                    message = f"{type(exc).__name__}: {exc}"
+                    await _set_final_status(created, "failed", message[:MAX_ERROR_LENGTH])
+                    raise
+                await _set_status(created, "completed")
+                return result
+            finally:
+                _current_job.reset(token)
+
+        return run
+
+    return decorate
+
+
+async def _set_status(target: Job, status: str, error: str | None = None) -> None:
+    if error is None:
+        await _api.update_job(target._settings(None), target.id, status=status)
+    else:
+        await _api.update_job(target._settings(None), target.id, status=status, error=error)
+
+
+async def _set_final_status(target: Job, status: str, error: str | None) -> None:
+    """Record how a failed or cancelled call ended, without masking the exception already on its way."""
+    try:
+        await _set_status(target, status, error)
+    except HudError as exc:
+        logger.error("hud: could not set job %s to %r (%s); the call's own exception follows", target.id, status, exc)

@@ -1,0 +1,100 @@
+"""SDK settings: keyword argument, then environment variable (or `.env`), then default.
+
+| setting | environment | default |
+| --- | --- | --- |
+| `api_key` | `HUD_API_KEY` | none |
+| `base_url` | `HUD_BASE_URL` | none |
+| `timeout` (seconds) | `HUD_TIMEOUT` | 30 |
+| `max_retries` | `HUD_MAX_RETRIES` | 4 |
+| `home` | `HUD_HOME` | `~/.hud` |
+
+With neither a key nor a base URL the SDK runs the reference server in-process on a SQLite file in
+`home` (the embedded default). A key without a base URL means the HUD platform. Settings are frozen:
+no caller can change them under another's feet; pass `api_key=` per call to override the key.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hud._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, PLATFORM_BASE_URL, default_home
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """The SDK's configuration; read once from the environment by `get_settings()`.
+
+    The API key is a `SecretStr`: it shows as `**********` in every repr and log.
+
+    Example:
+        >>> Settings(api_key="hud_...", base_url="http://127.0.0.1:8000").mode
+        'remote'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HUD_", env_file=".env", extra="ignore", frozen=True)
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=20)
+    home: Path = Field(default_factory=default_home)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str):
+            return value.strip()
+        return value
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _check_base_url(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            raise ValueError(f"HUD_BASE_URL must start with http:// or https://, got {value!r}")
+        return value.strip().rstrip("/")
+
+    @property
+    def mode(self) -> Literal["embedded", "remote"]:
+        """`embedded` (in-process server) when neither key nor base URL is set, else `remote`."""
+        return "embedded" if self.api_key is None and self.base_url is None else "remote"
+
+    @property
+    def resolved_base_url(self) -> str | None:
+        """The server to call: the base URL, the platform's for a key alone, None when embedded."""
+        if self.base_url is not None:
+            return self.base_url
+        return PLATFORM_BASE_URL if self.api_key is not None else None
+
+    @property
+    def database_path(self) -> Path:
+        """The embedded default's SQLite file."""
+        return self.home / "hud.db"
+
+    def with_api_key(self, api_key: str | None) -> Settings:
+        """These settings with `api_key` in place of the configured key; unchanged when it is None."""
+        if api_key is None:
+            return self
+        if not isinstance(api_key, str) or not api_key.strip():
+            from hud.errors import InvalidInputError
+
+            raise InvalidInputError("api_key must be a non-empty string; leave it out to use HUD_API_KEY")
+        return self.model_copy(update={"api_key": SecretStr(api_key.strip())})
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings from the environment and `.env`, read once per process.
+
+    Call `get_settings.cache_clear()` after changing the environment to read it again.
+    """
+    return Settings()

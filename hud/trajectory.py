@@ -1,0 +1,40 @@
+"""What a closed environment leaves on its job: a `Trajectory` of `TrajectoryStep`s."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Trajectory", "TrajectoryStep"]
+
+
+class TrajectoryStep(BaseModel):
+    """One step of a run: what the agent observed and the actions it took.
+
+    Fields the server adds in later versions are ignored, so an older SDK keeps reading newer data.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    observation_url: str | None = None
+    observation_text: str | None = None
+    actions: list[dict[str, Any]] = Field(default_factory=list)
+    start_timestamp: datetime | None = None
+    end_timestamp: datetime | None = None
+
+
+class Trajectory(BaseModel):
+    """The record of one environment's run on a job: its steps, reward, logs and error.
+
+    `id` is the id of the environment that left it.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    reward: float | None = None
+    logs: str | None = None
+    error: str | None = None
+    trajectory: list[TrajectoryStep] = Field(default_factory=list)
