@@ -1,0 +1,51 @@
+"""Shared fixtures: a clean environment for every test, respx at a fixed base URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import respx
+
+import hud
+from hud.settings import get_settings
+
+BASE_URL = "http://hud.test"
+API_KEY = "hud_test_0123456789abcdefSECRET"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The developer's shell (HUD_*, a .env in the checkout, ~/.hud) never leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("HUD_") and name != "HUD_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HUD_HOME", str(tmp_path / "hud-home"))
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def remote(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
+    """Settings pointing at a server at BASE_URL with API_KEY; HTTP answered by the returned respx router."""
+    monkeypatch.setenv("HUD_BASE_URL", BASE_URL)
+    monkeypatch.setenv("HUD_API_KEY", API_KEY)
+    monkeypatch.setenv("HUD_MAX_RETRIES", "2")
+    # Backoff is not what these tests measure: keep retries instant.
+    monkeypatch.setattr("hud._api.BACKOFF_BASE", 0.0)
+    get_settings.cache_clear()
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def embedded() -> AsyncIterator[Path]:
+    """The embedded default (no key, no base URL) on a fresh SQLite file; yields the HUD home folder."""
+    settings = get_settings()
+    assert settings.mode == "embedded"
+    yield settings.home
+    await hud.aclose()
