@@ -1,0 +1,177 @@
+"""@job semantics against the real server, embedded in-process (no mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+import hud
+from hud.job import Job, current_job, job, load_job
+
+
+async def _make_env(gym: str = "gym") -> str:
+    env = await hud.gym.make(gym)
+    await env.close(reward=1.0)
+    return env.id
+
+
+async def _job_of_trajectories(target: Job) -> set[str]:
+    return {t.id for t in await (await load_job(target.id)).load_trajectories()}
+
+
+async def test_each_call_creates_one_job_and_completes_it(embedded: Path) -> None:
+    seen: list[Job] = []
+
+    @job("eval", metadata={"agent": "v2"})
+    async def run() -> str:
+        active = current_job()
+        assert active is not None
+        seen.append(active)
+        assert (await load_job(active.id)).status == "running"
+        return await _make_env()
+
+    env_id = await run()
+    env_id_2 = await run()
+
+    first, second = seen
+    assert first.id != second.id
+    assert (first.name, first.metadata) == ("eval", {"agent": "v2"})
+    assert (await load_job(first.id)).status == "completed"
+    assert await _job_of_trajectories(first) == {env_id}
+    assert await _job_of_trajectories(second) == {env_id_2}
+    assert current_job() is None
+
+
+async def test_environments_in_gather_create_task_taskgroup_and_to_thread_are_linked(embedded: Path) -> None:
+    def in_thread() -> tuple[str | None, str]:
+        active = current_job()
+        return (active.id if active else None), asyncio.run(_make_env("thread-gym"))
+
+    @job("spawner")
+    async def run() -> tuple[Job, set[str], str | None]:
+        ids = set(await asyncio.gather(*(_make_env() for _ in range(3))))
+        ids.add(await asyncio.create_task(_make_env()))
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_make_env()) for _ in range(2)]
+        ids.update(t.result() for t in tasks)
+        seen_in_thread, thread_env = await asyncio.to_thread(in_thread)
+        ids.add(thread_env)
+        active = current_job()
+        assert active is not None
+        return active, ids, seen_in_thread
+
+    active, ids, seen_in_thread = await run()
+
+    assert seen_in_thread == active.id
+    assert len(ids) == 7
+    assert await _job_of_trajectories(active) == ids
+
+
+async def test_concurrent_calls_never_see_each_others_job(embedded: Path) -> None:
+    @job("concurrent")
+    async def run(n: int) -> tuple[str, set[str]]:
+        active = current_job()
+        assert active is not None
+        ids = set()
+        for _ in range(3):
+            await asyncio.sleep(0)  # interleave with the other calls
+            ids.add(await _make_env(f"gym-{n}"))
+            assert current_job() is active
+        return active.id, ids
+
+    results = await asyncio.gather(*(run(n) for n in range(8)))
+
+    assert len({job_id for job_id, _ in results}) == 8
+    for job_id, ids in results:
+        loaded = await load_job(job_id)
+        assert await _job_of_trajectories(loaded) == ids
+
+
+async def test_a_nested_call_links_to_the_innermost_job(embedded: Path) -> None:
+    @job("inner")
+    async def inner() -> tuple[Job, str]:
+        active = current_job()
+        assert active is not None
+        return active, await _make_env()
+
+    @job("outer")
+    async def outer() -> tuple[Job, Job, str, str]:
+        mine = current_job()
+        assert mine is not None
+        inner_job, inner_env = await inner()
+        assert current_job() is mine  # restored after the nested call
+        return mine, inner_job, inner_env, await _make_env()
+
+    outer_job, inner_job, inner_env, outer_env = await outer()
+
+    assert await _job_of_trajectories(inner_job) == {inner_env}
+    assert await _job_of_trajectories(outer_job) == {outer_env}
+
+
+async def test_an_exception_fails_the_job_and_is_reraised_unchanged(embedded: Path) -> None:
+    boom = KeyError("missing thing")
+    seen: list[Job] = []
+
+    @job("failing")
+    async def run() -> None:
+        active = current_job()
+        assert active is not None
+        seen.append(active)
+        raise boom
+
+    with pytest.raises(KeyError) as caught:
+        await run()
+
+    assert caught.value is boom
+    failed = await load_job(seen[0].id)
+    assert failed.status == "failed"
+    assert failed.error == "KeyError: 'missing thing'"
+
+
+async def test_cancellation_marks_the_job_cancelled(embedded: Path) -> None:
+    started = asyncio.Event()
+    seen: list[Job] = []
+
+    @job("cancelled")
+    async def run() -> None:
+        active = current_job()
+        assert active is not None
+        seen.append(active)
+        started.set()
+        await asyncio.sleep(3600)
+
+    task = asyncio.create_task(run())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert (await load_job(seen[0].id)).status == "cancelled"
+
+
+def test_decorating_a_sync_function_fails_at_decoration_time() -> None:
+    with pytest.raises(TypeError, match="decorates async functions"):
+
+        @job("sync")
+        def run() -> None:  # pragma: no cover - never called
+            pass
+
+
+def test_bad_name_or_metadata_fail_at_decoration_time() -> None:
+    with pytest.raises(hud.errors.InvalidInputError, match="name must not be empty"):
+        job("")
+    with pytest.raises(hud.errors.InvalidInputError, match="JSON-serialisable"):
+        job("x", metadata={"a": {1, 2}})
+
+
+async def test_the_decorated_function_keeps_its_name_and_arguments(embedded: Path) -> None:
+    @job("args")
+    async def add(a: int, *, b: int) -> int:
+        """Adds."""
+        return a + b
+
+    assert add.__name__ == "add"
+    assert add.__doc__ == "Adds."
+    assert await add(2, b=3) == 5
