@@ -35,4 +35,5 @@ def _app(database: Path) -> Any:
 
 def transport(database: Path) -> httpx.AsyncBaseTransport:
     """An ASGI transport to the embedded server on `database` (the app is built once per file)."""
-    return httpx.ASGITransport(app=_app(database.expanduser().resolve()))
+    # raise_app_exceptions=False: a server bug reaches the caller as a 500, hence a typed ServerError.
+    return httpx.ASGITransport(app=_app(database.expanduser().resolve()), raise_app_exceptions=False)
