@@ -1,0 +1,19 @@
+"""The `hud` command line."""
+
+from __future__ import annotations
+
+import click
+
+from hud._cli._server import keys, server
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hud", prog_name="hud")
+def main() -> None:
+    """HUD: run and inspect agent evaluation jobs."""
+
+
+main.add_command(server)
+main.add_command(keys)

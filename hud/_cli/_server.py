@@ -1,0 +1,174 @@
+"""`hud server` and `hud keys`: run the reference server and manage its API keys."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+__all__ = ["default_database_url", "keys", "server"]
+
+
+def default_database_url() -> str:
+    """`sqlite:///<HUD_HOME>/hud.db`, HUD_HOME defaulting to `~/.hud` (created if missing)."""
+    home = Path(os.environ.get("HUD_HOME") or Path.home() / ".hud").expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home / 'hud.db'}"
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"hud: error: {message}", err=True)
+    sys.exit(1)
+
+
+def _open(database_url: str | None) -> str:
+    """Opens (creating or upgrading) the database so bad URLs fail here with one clear line."""
+    from hud.server._db import get_engine
+
+    url = database_url or default_database_url()
+    try:
+        get_engine(url)
+    except Exception as exc:
+        _fail(f"cannot open the database {_redact(url)}: {_first_line(exc)}")
+    return url
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+_db_option = click.option(
+    "--db",
+    "database_url",
+    metavar="URL",
+    default=None,
+    help="Database URL: sqlite:///path or postgresql+psycopg://user:pass@host/db "
+    "[default: sqlite:///$HUD_HOME/hud.db, HUD_HOME defaulting to ~/.hud]",
+)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
+@_db_option
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Worker processes.")
+@click.option(
+    "--max-body-bytes",
+    default=16 * 1024 * 1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Larger request bodies answer 413.",
+)
+@click.option("--no-auth", is_flag=True, help="Accept requests without an API key, all as the account 'local'.")
+@click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
+)
+def server(
+    host: str,
+    port: int,
+    database_url: str | None,
+    workers: int,
+    max_body_bytes: int,
+    no_auth: bool,
+    log_level: str,
+) -> None:
+    """Serve the HUD Jobs API (openapi.yaml) over HTTP with uvicorn.
+
+    Every request needs `Authorization: Bearer <key>` (see `hud keys create`) unless --no-auth.
+    """
+    try:
+        import uvicorn
+    except ImportError:
+        _fail("`hud server` needs uvicorn: pip install 'hud[server]'")
+    from hud.server._app import ENV_AUTH, ENV_DATABASE_URL, ENV_MAX_BODY_BYTES, create_app
+
+    url = _open(database_url)
+    if no_auth and host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"hud: warning: --no-auth on {host}: anyone who can reach it can read and write", err=True)
+    click.echo(
+        f"hud: serving {_redact(url)} on http://{host}:{port} with {workers} worker(s)"
+        f"{'' if no_auth else ', API key required'}",
+        err=True,
+    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "timeout_graceful_shutdown": 30,
+        "server_header": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(url, auth=not no_auth, max_body_bytes=max_body_bytes), **options)
+        return
+    # Worker processes import the app by name: hand them the options through their environment.
+    os.environ[ENV_DATABASE_URL] = url
+    os.environ[ENV_AUTH] = "0" if no_auth else "1"
+    os.environ[ENV_MAX_BODY_BYTES] = str(max_body_bytes)
+    uvicorn.run("hud.server._app:app_from_env", factory=True, workers=workers, **options)
+
+
+@click.group()
+def keys() -> None:
+    """Create, revoke and list the API keys of a server's database."""
+
+
+@keys.command("create")
+@_db_option
+@click.option("--account", required=True, help="The account the key acts as; its objects are shared by its keys.")
+def create_key_command(database_url: str | None, account: str) -> None:
+    """Create a key and print it once, alone on stdout (KEY=$(hud keys create ...))."""
+    from hud.server import create_key
+
+    url = _open(database_url)
+    try:
+        key = create_key(url, account)
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"hud: created a key for account {account!r}; it is shown only this once", err=True)
+    click.echo(key)
+
+
+@keys.command("revoke")
+@_db_option
+@click.argument("key_or_id")
+def revoke_key_command(database_url: str | None, key_or_id: str) -> None:
+    """Revoke a key, given the key itself or its id (see `hud keys list`)."""
+    from hud.server import revoke_key
+
+    url = _open(database_url)
+    try:
+        info = revoke_key(url, key_or_id)
+    except LookupError as exc:
+        _fail(str(exc))
+    click.echo(f"hud: revoked key {info.id} of account {info.account!r}", err=True)
+
+
+@keys.command("list")
+@_db_option
+@click.option("--account", default=None, help="Only the keys of this account.")
+def list_keys_command(database_url: str | None, account: str | None) -> None:
+    """List the keys (id, account, created, revoked); never the keys themselves."""
+    from hud.server import list_keys
+
+    url = _open(database_url)
+    rows = list_keys(url, account)
+    if not rows:
+        click.echo("hud: no keys", err=True)
+        return
+    click.echo(f"{'ID':<22} {'ACCOUNT':<20} {'CREATED':<26} REVOKED")
+    for info in rows:
+        revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
+        click.echo(f"{info.id:<22} {info.account:<20} {info.created_at.isoformat(timespec='seconds'):<26} {revoked}")

@@ -1,0 +1,112 @@
+"""Engines: one per database URL per process, tuned for SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+from hud.server._migrations import migrate
+
+__all__ = ["dispose", "get_engine", "is_postgres", "normalize_url", "write_engine"]
+
+# Writers wait for each other instead of failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def normalize_url(database_url: str) -> str:
+    """Maps PostgreSQL URLs without a driver to psycopg 3, the driver `hud[server]` installs."""
+    url = database_url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def _sqlite_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    in_memory = parsed.database in (None, "", ":memory:")
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}}
+    if in_memory:
+        # Every connection to ":memory:" would be a new empty database: share one.
+        kwargs["poolclass"] = StaticPool
+    else:
+        kwargs["pool_size"] = 8
+        kwargs["max_overflow"] = 32
+        folder = os.path.dirname(os.path.abspath(parsed.database or ""))
+        os.makedirs(folder, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to the "begin" hook below (pysqlite's own is unusable here).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                # With WAL, NORMAL loses no committed data on a process crash, only on power loss.
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that upgrades to a writer
+        # later can fail with SQLITE_BUSY without the busy handler being consulted.
+        write = conn.get_execution_options().get("hud_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _create(url: str) -> Engine:
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    if backend == "postgresql":
+        return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+    raise ValueError(f"unsupported database URL scheme {backend!r}: use sqlite:///path or postgresql+psycopg://...")
+
+
+def get_engine(database_url: str) -> Engine:
+    """The process-wide engine of `database_url`, migrated to the current schema on first use."""
+    url = normalize_url(database_url)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _create(url)
+            try:
+                migrate(engine)
+            except BaseException:
+                engine.dispose()
+                raise
+            _engines[url] = engine
+        return engine
+
+
+def write_engine(engine: Engine) -> Engine:
+    """`engine` with the option that makes SQLite transactions start as `BEGIN IMMEDIATE`."""
+    return engine.execution_options(hud_write=True)
+
+
+def dispose(database_url: str | None = None) -> None:
+    """Closes the pooled connections of one database URL, or of all when None."""
+    with _lock:
+        urls = [normalize_url(database_url)] if database_url is not None else list(_engines)
+        for url in urls:
+            engine = _engines.pop(url, None)
+            if engine is not None:
+                engine.dispose()

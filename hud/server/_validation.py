@@ -1,0 +1,269 @@
+"""Request parsing: strict JSON, pydantic models of the request bodies, ids, query parameters, cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from hud.server._errors import ApiError
+
+__all__ = [
+    "MAX_DEPTH",
+    "EnvironmentClose",
+    "EnvironmentCreate",
+    "JobCreate",
+    "JobUpdate",
+    "Step",
+    "StepsAppend",
+    "check_id",
+    "decode_cursor",
+    "encode_cursor",
+    "parse_body",
+    "query_int",
+    "query_str",
+]
+
+MAX_DEPTH = 64
+"""Deepest JSON nesting accepted in a request body (objects and arrays count one level each)."""
+
+MAX_ID_LENGTH = 128
+MAX_CURSOR_LENGTH = 512
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonFinite(name)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    # json.loads turns 1e999 into inf: refuse it like the NaN/Infinity literals.
+    if not math.isfinite(value):
+        raise _NonFinite(text)
+    return value
+
+
+def _utf8_ok(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_tree(value: Any) -> None:
+    """Refuses nesting beyond MAX_DEPTH and lone surrogates ("\\ud800"), iteratively."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if not _utf8_ok(node):
+                raise ApiError(422, "strings must be valid Unicode: remove lone surrogate escapes such as \\ud800")
+        elif isinstance(node, dict | list):
+            if depth > MAX_DEPTH:
+                raise ApiError(422, f"the JSON body is nested deeper than {MAX_DEPTH} levels: flatten it")
+            items = node.items() if isinstance(node, dict) else ((None, v) for v in node)
+            for key, child in items:
+                if key is not None and not _utf8_ok(key):
+                    raise ApiError(422, "object keys must be valid Unicode: remove lone surrogate escapes")
+                stack.append((child, depth + 1))
+
+
+def load_json(raw: bytes) -> Any:
+    """Parses a request body as strict JSON (no NaN/Infinity) or raises ApiError 400/422."""
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_parse_float)
+    except _NonFinite:
+        raise ApiError(
+            422, "numbers must be finite: NaN, Infinity and overflowing numbers are refused; send a finite number"
+        ) from None
+    except RecursionError:
+        raise ApiError(422, f"the JSON body is nested deeper than {MAX_DEPTH} levels: flatten it") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, over-long integers
+        raise ApiError(400, f"the request body is not valid JSON ({exc}): send a UTF-8 JSON object") from None
+    _check_tree(value)
+    return value
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    return text
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+
+
+def _date_time(text: str) -> str:
+    if not _RFC3339.fullmatch(text):
+        raise ValueError("must be an RFC 3339 date-time such as 2025-01-31T12:00:00Z")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_no_nul)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_nul)]
+Status = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
+DateTime = Annotated[str, AfterValidator(_date_time)]
+JsonObject = dict[str, Any]
+
+
+class _Body(BaseModel):
+    # strict: no "1" -> 1 or 1 -> "1" coercion; forbid: a misspelt field is an error, not ignored.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class JobCreate(_Body):
+    name: Name
+    metadata: JsonObject | None = None
+    gym_id: Id | None = None
+    evalset_id: Id | None = None
+
+
+class JobUpdate(_Body):
+    status: Status | None = None
+    metadata: JsonObject | None = None
+
+    @model_validator(mode="after")
+    def _status_not_null(self) -> JobUpdate:
+        # Leaving status out keeps it; null is not a status (metadata null does clear the metadata).
+        if "status" in self.model_fields_set and self.status is None:
+            raise ValueError("status must be a string; leave it out to keep the current status")
+        return self
+
+
+class EnvironmentCreate(_Body):
+    run_id: Id | None = None
+    gym_id: Id
+    task_id: Id | None = None
+    metadata: JsonObject | None = None
+
+
+class EnvironmentClose(_Body):
+    reward: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    logs: Text | None = None
+    error: Text | None = None
+
+
+class Step(_Body):
+    observation_url: Text | None = None
+    observation_text: Text | None = None
+    actions: list[JsonObject] = Field(default_factory=list)
+    start_timestamp: DateTime | None = None
+    end_timestamp: DateTime | None = None
+
+
+class StepsAppend(_Body):
+    steps: Annotated[list[Step], Field(min_length=1, max_length=1000)]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:5]:
+        loc = ".".join(str(p) for p in error["loc"]) or "body"
+        parts.append(f"{loc}: {error['msg']}")
+    more = exc.error_count() - len(parts)
+    suffix = f" (and {more} more)" if more > 0 else ""
+    return "invalid request body: " + "; ".join(parts) + suffix + ". Fix the fields named and retry."
+
+
+def parse_body(model: type[M], raw: bytes, *, optional: bool = False) -> M:
+    """Parses and validates a JSON request body; an empty body is `{}` when `optional`."""
+    if optional and not raw.strip():
+        return model.model_validate({})
+    value = load_json(raw)
+    if not isinstance(value, dict):
+        raise ApiError(422, f"the request body must be a JSON object, not {type(value).__name__}")
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise ApiError(422, _describe(exc)) from None
+
+
+def check_id(value: str, what: str) -> str:
+    """Refuses ids no object can have (empty, too long, NUL) with 400 instead of looking them up."""
+    if not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
+        raise ApiError(400, f"{what} must be 1 to {MAX_ID_LENGTH} characters without NUL: check the id")
+    return value
+
+
+def query_int(params: Any, name: str, *, low: int, high: int, default: int | None) -> int | None:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"-?[0-9]{1,12}", raw):
+        raise ApiError(422, f"query parameter {name} must be an integer from {low} to {high}")
+    value = int(raw)
+    if not low <= value <= high:
+        raise ApiError(422, f"query parameter {name} must be an integer from {low} to {high}, not {value}")
+    return value
+
+
+def query_str(params: Any, name: str, *, max_length: int) -> str | None:
+    raw: str | None = params.get(name)
+    if raw is None:
+        return None
+    if not raw or len(raw) > max_length or "\x00" in raw:
+        raise ApiError(422, f"query parameter {name} must be 1 to {max_length} characters without NUL")
+    return raw
+
+
+def _scope_digest(scope: tuple[str, ...]) -> str:
+    return hashlib.sha256("\x00".join(scope).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def encode_cursor(seq: int, scope: tuple[str, ...]) -> str:
+    """An opaque cursor: the position plus a digest of the query it belongs to."""
+    raw = json.dumps([seq, _scope_digest(scope)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, scope: tuple[str, ...]) -> int | None:
+    """The position of `cursor`, checked to belong to the same query (`scope`); ApiError 400 if not."""
+    if cursor is None:
+        return None
+    bad = ApiError(400, "malformed cursor: pass the cursor of the previous page unchanged, or none for the first")
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
+        raise bad
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raise bad from None
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != 2
+        or type(decoded[0]) is not int
+        or not isinstance(decoded[1], str)
+        or not 0 <= decoded[0] < 2**63
+    ):
+        raise bad
+    if decoded[1] != _scope_digest(scope):
+        raise ApiError(
+            400,
+            "this cursor belongs to another query (another job, account or filter): "
+            "pass the cursor from the previous page of the same request",
+        )
+    return int(decoded[0])
