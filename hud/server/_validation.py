@@ -192,8 +192,10 @@ def _describe(exc: ValidationError) -> str:
 
 def parse_body(model: type[M], raw: bytes, *, optional: bool = False) -> M:
     """Parses and validates a JSON request body; an empty body is `{}` when `optional`."""
-    if optional and not raw.strip():
-        return model.model_validate({})
+    if not raw.strip():
+        if optional:
+            return model.model_validate({})
+        raise ApiError(400, "the request body is empty: send a JSON object with Content-Type: application/json")
     value = load_json(raw)
     if not isinstance(value, dict):
         raise ApiError(422, f"the request body must be a JSON object, not {type(value).__name__}")
