@@ -8,9 +8,10 @@ from datetime import datetime
 
 import httpx
 import yaml
-from .conftest import BASE, Api, detail
 
 from hud.server import create_app
+
+from .conftest import BASE, Api, detail
 
 
 async def test_create_and_get_job(api: Api) -> None:
