@@ -1,0 +1,220 @@
+"""Keyset paging of jobs and trajectories, and the streamed unpaged trajectories array."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from hud.server import create_app
+from hud.server._db import get_engine, write_engine
+from hud.server._schema import environments, trajectories
+
+from .conftest import BASE, Api, detail
+
+
+async def all_jobs(api: Api, query: str, limit: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": limit}
+        if query:
+            params.update(dict(p.split("=") for p in query.split("&")))
+        if cursor:
+            params["cursor"] = cursor
+        page = await api.ok("GET", "/v2/jobs", params=params)
+        assert set(page) == {"items", "next_cursor"}
+        assert len(page["items"]) <= limit
+        items += page["items"]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+        assert pages < 100
+
+
+async def test_jobs_newest_first_across_pages(api: Api) -> None:
+    created = [await api.job(f"job-{i}") for i in range(25)]
+    listed = await all_jobs(api, "", 7)
+    assert listed == created[::-1]
+    assert await all_jobs(api, "", 25) == created[::-1]
+    assert await all_jobs(api, "", 1000) == created[::-1]
+
+
+async def test_jobs_default_limit_is_100(api: Api) -> None:
+    for i in range(101):
+        await api.ok("POST", "/v2/jobs", json={"name": f"j{i}"})
+    page = await api.ok("GET", "/v2/jobs")
+    assert len(page["items"]) == 100
+    assert page["next_cursor"] is not None
+    rest = await api.ok("GET", "/v2/jobs", params={"cursor": page["next_cursor"]})
+    assert [j["name"] for j in rest["items"]] == ["j0"]
+    assert rest["next_cursor"] is None
+
+
+async def test_jobs_filtered_by_status_and_name(api: Api) -> None:
+    jobs = [await api.job("a" if i % 2 else "b") for i in range(12)]
+    for job in jobs[:5]:
+        await api.ok("PATCH", f"/v2/jobs/{job['id']}", json={"status": "done"})
+    done = await all_jobs(api, "status=done", 2)
+    assert [j["id"] for j in done] == [j["id"] for j in jobs[:5]][::-1]
+    named = await all_jobs(api, "name=a", 4)
+    assert [j["id"] for j in named] == [j["id"] for j in jobs if j["name"] == "a"][::-1]
+    both = await all_jobs(api, "name=a&status=done", 1)
+    assert [j["id"] for j in both] == [j["id"] for j in jobs[:5] if j["name"] == "a"][::-1]
+    assert (await api.ok("GET", "/v2/jobs", params={"status": "nope"})) == {"items": [], "next_cursor": None}
+
+
+async def test_job_cursor_of_another_query_is_400(api: Api) -> None:
+    for _ in range(3):
+        await api.job("a")
+    cursor = (await api.ok("GET", "/v2/jobs", params={"limit": 1}))["next_cursor"]
+    assert cursor
+    assert "another query" in detail(await api.request("GET", "/v2/jobs", params={"cursor": cursor, "name": "a"}), 400)
+    detail(await api.request("GET", "/v2/jobs", params={"cursor": cursor}, who="bob"), 400)
+    job = await api.job()
+    detail(await api.request("GET", f"/v2/jobs/{job['id']}/trajectories", params={"cursor": cursor}), 400)
+
+
+async def test_trajectory_pages_with_next_cursor_header(api: Api) -> None:
+    job = await api.job()
+    closed = []
+    for i in range(23):
+        env_id = await api.env(job["id"])
+        if i % 3 == 0:
+            await api.ok("POST", f"/v2/environments/{env_id}/steps", json={"steps": [{"observation_text": str(i)}] * 2})
+        closed.append(await api.ok("POST", f"/v2/environments/{env_id}/close", json={"reward": float(i)}))
+    for limit in (1, 5, 23, 100):
+        seen: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+            response = await api.request("GET", f"/v2/jobs/{job['id']}/trajectories", params=params)
+            assert response.status_code == 200
+            page = response.json()
+            assert isinstance(page, list) and len(page) <= limit
+            seen += page
+            cursor = response.headers.get("x-next-cursor")
+            if cursor is None:
+                break
+            assert len(page) == limit
+        assert seen == closed, limit
+    assert await api.ok("GET", f"/v2/jobs/{job['id']}/trajectories") == closed
+
+
+async def test_trajectory_cursor_of_another_job_is_400(api: Api) -> None:
+    job_a, job_b = await api.job(), await api.job()
+    for _ in range(2):
+        await api.trajectory(job_a["id"])
+        await api.trajectory(job_b["id"])
+    response = await api.request("GET", f"/v2/jobs/{job_a['id']}/trajectories", params={"limit": 1})
+    cursor = response.headers["x-next-cursor"]
+    detail(await api.request("GET", f"/v2/jobs/{job_b['id']}/trajectories", params={"cursor": cursor}), 400)
+    # The cursor without limit: the rest of the job, unpaged.
+    rest = await api.ok("GET", f"/v2/jobs/{job_a['id']}/trajectories", params={"cursor": cursor})
+    assert len(rest) == 1
+
+
+def _bulk_close(database_url: str, job_id: str, count: int, steps_every: int) -> None:
+    """Inserts closed environments straight into the store: building 2,000 over HTTP only slows the test."""
+    from hud.server._schema import steps
+
+    env_rows, traj_rows, step_rows = [], [], []
+    for i in range(count):
+        env_id = f"env-{i:05d}"
+        n = 2 if i % steps_every == 0 else 0
+        env_rows.append(
+            {
+                "id": env_id,
+                "account": "alice",
+                "job_id": job_id,
+                "gym_id": "g",
+                "task_id": None,
+                "metadata": None,
+                "step_count": n,
+                "closed_at": "2025-01-01T00:00:00+00:00",
+                "created_at": "2025-01-01T00:00:00+00:00",
+            }
+        )
+        traj_rows.append(
+            {
+                "id": env_id,
+                "account": "alice",
+                "job_id": job_id,
+                "reward": i / 10,
+                "logs": f"log {i}",
+                "error": None,
+                "step_count": n,
+                "created_at": "2025-01-01T00:00:00+00:00",
+            }
+        )
+        for position in range(n):
+            data = {
+                "observation_url": None,
+                "observation_text": f"{i}/{position}",
+                "actions": [],
+                "start_timestamp": None,
+                "end_timestamp": None,
+            }
+            step_rows.append({"env_id": env_id, "position": position, "data": json.dumps(data)})
+    with write_engine(get_engine(database_url)).begin() as conn:
+        conn.execute(environments.insert(), env_rows)
+        conn.execute(trajectories.insert(), traj_rows)
+        conn.execute(steps.insert(), step_rows)
+
+
+async def test_large_unpaged_list_is_streamed_as_one_array(api: Api) -> None:
+    job = await api.job()
+    _bulk_close(api.database_url, job["id"], 2000, steps_every=7)
+    async with api.client.stream("GET", f"/v2/jobs/{job['id']}/trajectories", headers=api.auth()) as response:
+        assert response.status_code == 200
+        assert "content-length" not in response.headers  # streamed, not built whole
+        listed = json.loads(await response.aread())
+    assert [t["id"] for t in listed] == [f"env-{i:05d}" for i in range(2000)]
+    assert listed[7]["trajectory"][1]["observation_text"] == "7/1"
+    assert listed[8]["trajectory"] == []
+    assert listed[1999]["reward"] == 199.9
+    # Paged through the same data: the same trajectories, none twice.
+    paged: list[Any] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 600, **({"cursor": cursor} if cursor else {})}
+        response = await api.request("GET", f"/v2/jobs/{job['id']}/trajectories", params=params)
+        paged += response.json()
+        cursor = response.headers.get("x-next-cursor")
+        if not cursor:
+            break
+    assert paged == listed
+
+
+def test_store_streams_in_batches(api: Api) -> None:
+    from hud.server._store import STREAM_BATCH, Store
+
+    store = Store(get_engine(api.database_url), auth=False)
+    _bulk_close(api.database_url, "job-x", STREAM_BATCH * 2 + 3, steps_every=1000)
+    with write_engine(get_engine(api.database_url)).begin() as conn:
+        conn.execute(trajectories.update().values(account="local"))
+        conn.exec_driver_sql(
+            "INSERT INTO jobs (id, account, name, status, created_at) VALUES ('job-x', 'local', 'x', 'created', 'now')"
+        )
+    first, next_cursor, rest = store.list_trajectories(None, None, "job-x", None, None)
+    assert next_cursor is None and rest is not None
+    chunks = [first, *rest]
+    # The first batch, then one chunk per batch, then the closing bracket.
+    assert [len(json.loads(c.lstrip(b"[,").rstrip(b"]").join([b"[", b"]"]))) for c in chunks[:-1]] == [
+        STREAM_BATCH,
+        STREAM_BATCH,
+        3,
+    ]
+    assert chunks[-1] == b"]"
+    assert len(json.loads(b"".join(chunks))) == STREAM_BATCH * 2 + 3
+
+
+async def test_small_unpaged_list_is_one_response(db_url: str) -> None:
+    app = create_app(db_url, auth=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        job = (await client.post("/v2/jobs", json={"name": "x"})).json()
+        response = await client.get(f"/v2/jobs/{job['id']}/trajectories")
+        assert response.headers["content-length"] == "2" and response.json() == []
