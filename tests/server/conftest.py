@@ -70,12 +70,14 @@ def detail(response: httpx.Response, status: int) -> str:
     return str(body["detail"])
 
 
-@pytest.fixture
-async def api(db_url: str) -> AsyncIterator[Api]:
-    app = create_app(db_url)
-    alice, bob = create_key(db_url, "alice"), create_key(db_url, "bob")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def api(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
+    """The app with auth on SQLite, and on PostgreSQL (skipped when HUD_TEST_POSTGRES_URL is unset)."""
+    url = request.getfixturevalue("postgres_db" if request.param == "postgres" else "db_url")
+    app = create_app(url)
+    alice, bob = create_key(url, "alice"), create_key(url, "bob")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
-        yield Api(client, db_url, alice, bob)
+        yield Api(client, url, alice, bob)
 
 
 @pytest.fixture
