@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+BASE_URL = "http://hud.test"
+API_KEY = "hud_test_0123456789abcdefSECRET"
+
 
 def job_payload(job_id: str = "job-1", **overrides: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {

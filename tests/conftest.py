@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 import respx
+from _payloads import API_KEY, BASE_URL
 
 import hud
 from hud.settings import get_settings
-
-BASE_URL = "http://hud.test"
-API_KEY = "hud_test_0123456789abcdefSECRET"
 
 
 @pytest.fixture(autouse=True)

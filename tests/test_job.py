@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import respx
+from _payloads import API_KEY, job_payload, trajectory_payload
 
 import hud
 from hud import errors
 from hud.job import Job, create_job, iter_jobs, load_job
-from tests._payloads import job_payload, trajectory_payload
-from tests.conftest import API_KEY
 
 
 async def test_create_job_sends_the_wire_body_and_returns_a_job(remote: respx.MockRouter) -> None:
@@ -190,7 +189,9 @@ async def test_load_trajectories_pages_through_the_job(remote: respx.MockRouter)
     remote.get("/v2/jobs/j-1").respond(200, json=job_payload("j-1"))
     route = remote.get("/v2/jobs/j-1/trajectories")
     route.side_effect = [
-        httpx.Response(200, json=[trajectory_payload("t-1"), trajectory_payload("t-2")], headers={"X-Next-Cursor": "c2"}),
+        httpx.Response(
+            200, json=[trajectory_payload("t-1"), trajectory_payload("t-2")], headers={"X-Next-Cursor": "c2"}
+        ),
         httpx.Response(200, json=[trajectory_payload("t-3", reward=None, steps=3)]),
     ]
 
