@@ -72,7 +72,9 @@ async def evaluate(tasks: list[Task]) -> str:
 
 async def main() -> None:
     rng = random.Random(7)
-    tasks = [Task(id=f"task-{i:02d}", secret=rng.randrange(100), budget=rng.choice([4, 6, 7, 8])) for i in range(N_TASKS)]
+    tasks = [
+        Task(id=f"task-{i:02d}", secret=rng.randrange(100), budget=rng.choice([4, 6, 7, 8])) for i in range(N_TASKS)
+    ]
     tasks[3] = Task(id="task-03", secret=13, budget=7)
 
     job_id = await evaluate(tasks)
