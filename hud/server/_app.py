@@ -7,7 +7,7 @@ import importlib.metadata
 import importlib.resources
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -276,6 +276,23 @@ class _Api:
         return Response(self._spec, media_type="application/yaml")
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
+    if len(endpoints) == 1:
+        return next(iter(endpoints.values()))
+    get = endpoints.get("GET")
+
+    async def dispatch(request: Request) -> Response:
+        method = request.method
+        endpoint = endpoints.get(method) or (get if method == "HEAD" else None)
+        assert endpoint is not None  # the Route answered 405 for any other method
+        return await endpoint(request)
+
+    return dispatch
+
+
 def _must(op: Op[str] | None) -> Op[str]:
     # With a pending error the store raises it before calling the op; this stands in for it.
     if op is not None:
@@ -312,19 +329,19 @@ def create_app(database_url: str, *, auth: bool = True, max_body_bytes: int = DE
         raise ValueError("max_body_bytes must be positive")
     store = Store(get_engine(database_url), auth=auth)
     api = _Api(store, auth=auth, max_body_bytes=max_body_bytes)
-    routes = [
-        Route("/v2/jobs", api.create_job, methods=["POST"]),
-        Route("/v2/jobs", api.list_jobs, methods=["GET"]),
-        Route("/v2/jobs/{job_id}", api.get_job, methods=["GET"]),
-        Route("/v2/jobs/{job_id}", api.update_job, methods=["PATCH"]),
-        Route("/v2/jobs/{job_id}/trajectories", api.list_trajectories, methods=["GET"]),
-        Route("/v2/trajectories/{trajectory_id}", api.get_trajectory, methods=["GET"]),
-        Route("/v2/create_environment", api.create_environment, methods=["POST"]),
-        Route("/v2/environments/{env_id}/steps", api.append_steps, methods=["POST"]),
-        Route("/v2/environments/{env_id}/close", api.close_environment, methods=["POST"]),
-        Route("/v2/health", api.health, methods=["GET"]),
-        Route("/openapi.yaml", api.openapi, methods=["GET"]),
-    ]
+    handlers: dict[str, dict[str, Endpoint]] = {
+        "/v2/jobs": {"POST": api.create_job, "GET": api.list_jobs},
+        "/v2/jobs/{job_id}": {"GET": api.get_job, "PATCH": api.update_job},
+        "/v2/jobs/{job_id}/trajectories": {"GET": api.list_trajectories},
+        "/v2/trajectories/{trajectory_id}": {"GET": api.get_trajectory},
+        "/v2/create_environment": {"POST": api.create_environment},
+        "/v2/environments/{env_id}/steps": {"POST": api.append_steps},
+        "/v2/environments/{env_id}/close": {"POST": api.close_environment},
+        "/v2/health": {"GET": api.health},
+        "/openapi.yaml": {"GET": api.openapi},
+    }
+    # One route per path, so a 405 lists every method of the path in its Allow header.
+    routes = [Route(path, _by_method(methods), methods=list(methods)) for path, methods in handlers.items()]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.database_url = database_url
     return app

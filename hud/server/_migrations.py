@@ -84,7 +84,12 @@ _V2 = [
     "CREATE INDEX jobs_account_name_seq ON jobs (account, name, seq)",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2)
+_V3 = [
+    # Job.error (an extension): why a job failed.
+    "ALTER TABLE jobs ADD COLUMN error TEXT",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3)
 """Migration steps; step i (0-based) takes the schema from version i to version i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)

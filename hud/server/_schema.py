@@ -34,6 +34,7 @@ jobs = Table(
     Column("gym_id", Text),
     Column("evalset_id", Text),
     Column("created_at", Text, nullable=False),
+    Column("error", Text),
 )
 
 environments = Table(

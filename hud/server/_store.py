@@ -56,7 +56,7 @@ def _loads_meta(value: str | None) -> Any:
 
 
 # Statements built once: SQLAlchemy caches their compiled form, so the hot path only binds values.
-_job_cols = (jobs.c.id, jobs.c.name, jobs.c.metadata, jobs.c.created_at, jobs.c.status)
+_job_cols = (jobs.c.id, jobs.c.name, jobs.c.metadata, jobs.c.created_at, jobs.c.status, jobs.c.error)
 _get_job = select(*_job_cols).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account"))
 _job_exists = select(jobs.c.seq).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account"))
 _insert_job = insert(jobs)
@@ -140,6 +140,7 @@ def _job_json(row: _Row) -> dict[str, Any]:
         "metadata": _loads_meta(row.metadata),
         "created_at": row.created_at,
         "status": row.status,
+        "error": row.error,
     }
 
 
@@ -263,6 +264,7 @@ class Store:
                 "metadata": body.metadata,
                 "created_at": _now(),
                 "status": "created",
+                "error": None,
             }
             conn.execute(
                 _insert_job,
@@ -295,6 +297,8 @@ class Store:
             values["status"] = body.status
         if "metadata" in body.model_fields_set:
             values["metadata"] = None if body.metadata is None else dumps(body.metadata)
+        if "error" in body.model_fields_set:
+            values["error"] = body.error
 
         def op(conn: Connection, account: str) -> str:
             if values:

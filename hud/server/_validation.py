@@ -124,6 +124,7 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_no_nul)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_nul)]
 Status = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
+JobError = Annotated[str, StringConstraints(max_length=65536), AfterValidator(_no_nul)]
 DateTime = Annotated[str, AfterValidator(_date_time)]
 JsonObject = dict[str, Any]
 
@@ -143,10 +144,11 @@ class JobCreate(_Body):
 class JobUpdate(_Body):
     status: Status | None = None
     metadata: JsonObject | None = None
+    error: JobError | None = None
 
     @model_validator(mode="after")
     def _status_not_null(self) -> JobUpdate:
-        # Leaving status out keeps it; null is not a status (metadata null does clear the metadata).
+        # Leaving status out keeps it; null is not a status (null metadata or error clears them).
         if "status" in self.model_fields_set and self.status is None:
             raise ValueError("status must be a string; leave it out to keep the current status")
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import yaml
@@ -13,10 +14,13 @@ from hud.server import create_app
 
 from .conftest import BASE, Api, detail
 
+REPO_SPEC = (Path(__file__).resolve().parents[2] / "openapi.yaml").read_bytes()
+
 
 async def test_create_and_get_job(api: Api) -> None:
     job = await api.job("eval", metadata={"agent": "v2", "nested": {"a": [1, 2.5, None]}}, gym_id="g", evalset_id="e")
-    assert set(job) == {"id", "name", "metadata", "created_at", "status"}
+    assert set(job) == {"id", "name", "metadata", "created_at", "status", "error"}
+    assert job["error"] is None
     assert job["name"] == "eval"
     assert job["metadata"] == {"agent": "v2", "nested": {"a": [1, 2.5, None]}}
     assert job["status"] == "created"
@@ -42,6 +46,18 @@ async def test_update_job_status_and_metadata(api: Api) -> None:
     assert (updated["status"], updated["metadata"]) == ("paused-by-ops", None)
     assert await api.ok("PATCH", f"/v2/jobs/{job['id']}", json={}) == updated
     assert await api.ok("GET", f"/v2/jobs/{job['id']}") == updated
+
+
+async def test_update_job_error(api: Api) -> None:
+    job = await api.job()
+    failed = await api.ok("PATCH", f"/v2/jobs/{job['id']}", json={"status": "failed", "error": "boom"})
+    assert (failed["status"], failed["error"]) == ("failed", "boom")
+    assert (await api.ok("PATCH", f"/v2/jobs/{job['id']}", json={"status": "running"}))["error"] == "boom"
+    cleared = await api.ok("PATCH", f"/v2/jobs/{job['id']}", json={"error": None})
+    assert cleared == {**job, "status": "running", "error": None}
+    assert (await api.ok("PATCH", f"/v2/jobs/{job['id']}", json={"error": "e" * 65536}))["error"] == "e" * 65536
+    detail(await api.request("PATCH", f"/v2/jobs/{job['id']}", json={"error": "e" * 65537}), 422)
+    detail(await api.request("PATCH", f"/v2/jobs/{job['id']}", json={"error": 1}), 422)
 
 
 async def test_update_missing_job_is_404(api: Api) -> None:
@@ -163,6 +179,8 @@ async def test_health_needs_no_key(api: Api) -> None:
 async def test_openapi_yaml_is_served_without_key(api: Api) -> None:
     response = await api.client.get("/openapi.yaml")
     assert response.status_code == 200
+    # A byte copy of the repository's spec (codegen.sh writes it into the generated package).
+    assert response.content == REPO_SPEC
     spec = yaml.safe_load(response.content)
     assert spec["info"]["title"] == "HUD Jobs API"
     assert "/v2/create_environment" in spec["paths"]
@@ -170,7 +188,11 @@ async def test_openapi_yaml_is_served_without_key(api: Api) -> None:
 
 async def test_unknown_path_and_method_answer_json(api: Api) -> None:
     assert "no such path" in detail(await api.request("GET", "/v2/nope"), 404)
-    detail(await api.request("DELETE", "/v2/jobs"), 405)
+    response = await api.request("DELETE", "/v2/jobs")
+    detail(response, 405)
+    assert {"GET", "POST"} <= set(response.headers["allow"].replace(" ", "").split(","))
+    response = await api.request("PUT", "/v2/jobs/x")
+    assert {"GET", "PATCH"} <= set(response.headers["allow"].replace(" ", "").split(","))
 
 
 async def test_auth_disabled_acts_as_local_account(db_url: str) -> None:

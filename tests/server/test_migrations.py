@@ -31,7 +31,7 @@ def test_fresh_database_matches_schema_module(db_url: str) -> None:
     tables = _columns(db_url)
     for table in metadata.sorted_tables:
         assert tables[table.name] == {c.name for c in table.columns}, table.name
-    assert LATEST_VERSION >= 2
+    assert LATEST_VERSION >= 3
 
 
 def _v1_database(url: str) -> None:
@@ -84,12 +84,17 @@ async def test_v1_database_is_upgraded_in_place(db_url: str) -> None:
         assert current_version(engine) == LATEST_VERSION
         with engine.connect() as conn:
             indexes = {i["name"] for i in inspect(conn).get_indexes("jobs")}
+            columns = {c["name"] for c in inspect(conn).get_columns("jobs")}
         assert {"jobs_account_status_seq", "jobs_account_name_seq"} <= indexes
+        assert "error" in columns
     finally:
         engine.dispose()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
         job = (await client.get("/v2/jobs/job-1")).json()
-        assert (job["name"], job["status"], job["metadata"]) == ("old job", "completed", {"v": 1})
+        assert (job["name"], job["status"], job["metadata"], job["error"]) == ("old job", "completed", {"v": 1}, None)
+        # v3's column works on the upgraded row.
+        patched = (await client.patch("/v2/jobs/job-1", json={"error": "late"})).json()
+        assert patched["error"] == "late"
         trajectories = (await client.get("/v2/jobs/job-1/trajectories")).json()
         assert [(t["id"], t["reward"], t["trajectory"][0]["observation_text"]) for t in trajectories] == [
             ("env-1", 0.75, "old")
