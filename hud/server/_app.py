@@ -137,6 +137,7 @@ class _Api:
             pending: ApiError | None = None
             op: Op[str] | None = None
             try:
+                _check_query(request, _NO_PARAMS)
                 op = build(raw)
             except ApiError as exc:
                 pending = exc
@@ -169,12 +170,15 @@ class _Api:
         except Exception as exc:
             return _unexpected(request, exc)
 
-    async def _read(self, request: Request, build: Callable[[], Op[str]]) -> Response:
+    async def _read(
+        self, request: Request, build: Callable[[], Op[str]], allowed: frozenset[str] = frozenset()
+    ) -> Response:
         try:
             key = self._key(request)
             pending: ApiError | None = None
             op: Op[str] | None = None
             try:
+                _check_query(request, allowed)
                 op = build()
             except ApiError as exc:
                 pending = exc
@@ -200,7 +204,7 @@ class _Api:
             cursor = params.get("cursor")
             return Store.list_jobs(limit, cursor, status, name)
 
-        return await self._read(request, build)
+        return await self._read(request, build, _LIST_JOBS_PARAMS)
 
     async def get_job(self, request: Request) -> Response:
         return await self._read(request, lambda: Store.get_job(check_id(request.path_params["job_id"], "job_id")))
@@ -219,6 +223,7 @@ class _Api:
             job_id = request.path_params["job_id"]
             limit: int | None = None
             try:
+                _check_query(request, _PAGE_PARAMS)
                 check_id(job_id, "job_id")
                 limit = query_int(request.query_params, "limit", low=1, high=10000, default=None)
             except ApiError as exc:
@@ -277,6 +282,18 @@ class _Api:
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+_NO_PARAMS: frozenset[str] = frozenset()
+_PAGE_PARAMS = frozenset({"limit", "cursor"})
+_LIST_JOBS_PARAMS = frozenset({"limit", "cursor", "status", "name"})
+
+
+def _check_query(request: Request, allowed: frozenset[str]) -> None:
+    # A misspelt parameter (?limt=5) is refused rather than silently ignored, like unknown body fields.
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) if allowed else "none"
+        raise ApiError(422, f"unknown query parameter(s) {', '.join(unknown)}: this operation takes {takes}")
 
 
 def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:

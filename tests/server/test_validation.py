@@ -258,3 +258,20 @@ def test_json_helper_rejects_nan_the_stdlib_accepts() -> None:
     # The trap these tests guard: Python's json parses NaN, which is not JSON.
     assert json.loads("NaN") != json.loads("NaN")
     assert uuid.uuid4()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v2/jobs?limt=5"),
+        ("GET", "/v2/jobs/{job}?x=1"),
+        ("GET", "/v2/jobs/{job}/trajectories?status=done"),
+        ("POST", "/v2/create_environment?dry_run=1"),
+    ],
+)
+async def test_unknown_query_parameters_are_422(api: Api, method: str, path: str) -> None:
+    job = await api.job()
+    body = {"gym_id": "g"} if method == "POST" else None
+    response = await api.request(method, path.format(job=job["id"]), json=body)
+    assert "unknown query parameter" in detail(response, 422)
+    assert len((await api.ok("GET", "/v2/jobs"))["items"]) == 1
