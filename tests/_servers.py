@@ -7,7 +7,7 @@ Usage:
         httpx.get(base_url + "/v2/health")
 
     base = postgres_url()            # None when HUD_TEST_POSTGRES_URL is unset
-    with fresh_postgres_database(base) as url:   # a new empty database, dropped afterwards
+    with fresh_postgres_database(base) as url:   # a new empty schema, dropped afterwards
         ...
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 import httpx
 
-__all__ = ["POSTGRES_ENV", "fresh_postgres_database", "free_port", "live_server", "postgres_url"]
+__all__ = ["POSTGRES_ENV", "free_port", "fresh_postgres_database", "live_server", "postgres_url"]
 
 POSTGRES_ENV = "HUD_TEST_POSTGRES_URL"
 # Read at import, before any fixture clears HUD_* variables.
@@ -114,10 +114,11 @@ def postgres_url() -> str | None:
 
 @contextlib.contextmanager
 def fresh_postgres_database(base_url: str | None = None) -> Iterator[str]:
-    """Creates a uniquely named empty database on the PostgreSQL server of `base_url`; drops it after.
+    """A fresh, empty, uniquely named schema on the PostgreSQL database of `base_url`; dropped after.
 
-    Yields its `postgresql+psycopg://` URL. Pooled connections of `hud.server` to it are disposed
-    before the drop.
+    Yields a `postgresql+psycopg://` URL whose connections use only that schema (`search_path`), so
+    to `hud.server` it is an empty database. A schema is ~20x faster to create than a database.
+    Pooled connections of `hud.server` to it are disposed before the drop.
     """
     import psycopg
     from sqlalchemy.engine import make_url
@@ -129,8 +130,8 @@ def fresh_postgres_database(base_url: str | None = None) -> Iterator[str]:
     name = f"hud_test_{uuid.uuid4().hex[:16]}"
     admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    database_url = url.set(database=name).render_as_string(hide_password=False)
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    database_url = url.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
     try:
         yield database_url
     finally:
@@ -138,4 +139,4 @@ def fresh_postgres_database(base_url: str | None = None) -> Iterator[str]:
 
         dispose(database_url)
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
