@@ -13,6 +13,19 @@ from _payloads import API_KEY, BASE_URL
 import hud
 from hud.settings import get_settings
 
+# Read before any fixture clears HUD_* variables.
+_POSTGRES_REQUIRED = bool(os.environ.get("HUD_TEST_POSTGRES_URL"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """With HUD_TEST_POSTGRES_URL set (CI), a skipped PostgreSQL test is a failure, not a pass."""
+    report: pytest.TestReport = yield
+    if _POSTGRES_REQUIRED and report.skipped and item.get_closest_marker("postgres") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid}: skipped although HUD_TEST_POSTGRES_URL is set: {report.longrepr}"
+    return report
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from hud._cli._jobs import jobs
 from hud._cli._server import keys, server
 
 __all__ = ["main"]
@@ -17,3 +18,4 @@ def main() -> None:
 
 main.add_command(server)
 main.add_command(keys)
+main.add_command(jobs)

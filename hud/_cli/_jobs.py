@@ -71,7 +71,7 @@ async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str) 
         found.append(item)
         if len(found) >= limit:
             break
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "table":
         rows = [(j.id, _short(j.name, 40), j.status, j.created_at.isoformat(timespec="seconds")) for j in found]
         _table(["ID", "NAME", "STATUS", "CREATED"], rows, out)
@@ -89,7 +89,7 @@ async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str) 
 async def show_job(job_id: str, fmt: str) -> None:
     """Show one job and a summary of its trajectories."""
     loaded = await load_job(job_id)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         out.write(loaded.model_dump_json(indent=2) + "\n")
         return
@@ -131,7 +131,7 @@ _CSV_COLUMNS = ["id", "reward", "steps", "error", "logs"]
 async def list_trajectories(job_id: str, fmt: str) -> None:
     """List a job's trajectories, oldest first. json, jsonl and csv are exact, for machines."""
     loaded = await load_job(job_id)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     stream = loaded.iter_trajectories()
     if fmt == "table":
         rows = [(t.id, _reward(t.reward), len(t.trajectory), _short(t.error)) async for t in stream]

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -24,7 +23,6 @@ class TrajectoryStep:
     actions: list[TrajectoryStepActionsItem] | Unset = UNSET
     start_timestamp: datetime.datetime | None | Unset = UNSET
     end_timestamp: datetime.datetime | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         observation_url: None | str | Unset
@@ -63,7 +61,7 @@ class TrajectoryStep:
             end_timestamp = self.end_timestamp
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update({})
         if observation_url is not UNSET:
             field_dict["observation_url"] = observation_url
@@ -153,21 +151,4 @@ class TrajectoryStep:
             end_timestamp=end_timestamp,
         )
 
-        trajectory_step.additional_properties = d
         return trajectory_step
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

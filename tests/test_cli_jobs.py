@@ -1,0 +1,116 @@
+"""`hud jobs ...` through click's runner, on the embedded default a script wrote to."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import hud
+from hud._cli import main
+from hud.job import create_job
+
+
+async def _fill() -> str:
+    target = await create_job("cli-eval", metadata={"k": "v"})
+    for i, (reward, error) in enumerate([(1.0, None), (0.0, "boom, with a comma\nand a newline"), (None, None)]):
+        env = await hud.gym.make("gym", job=target)
+        for s in range(i):
+            await env.record_step(observation_text=f"s{s}")
+        await env.close(reward=reward, error=error, logs='say "hi"')
+    await target.update(status="completed")
+    return target.id
+
+
+@pytest.fixture
+def job_id() -> str:
+    return asyncio.run(_fill())
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_jobs_list_table_and_json(job_id: str) -> None:
+    code, out, _ = _invoke("jobs", "list")
+    assert code == 0
+    header, _rule, row = out.splitlines()
+    assert header.split() == ["ID", "NAME", "STATUS", "CREATED"]
+    assert row.startswith(job_id) and "completed" in row
+
+    code, out, _ = _invoke("jobs", "list", "--format", "json", "--status", "completed")
+    assert code == 0
+    (listed,) = json.loads(out)
+    assert (listed["id"], listed["name"], listed["metadata"]) == (job_id, "cli-eval", {"k": "v"})
+
+    code, out, _ = _invoke("jobs", "list", "--format", "jsonl", "--status", "running")
+    assert (code, out) == (0, "")
+
+
+def test_jobs_show_summarises(job_id: str) -> None:
+    code, out, _ = _invoke("jobs", "show", job_id)
+
+    assert code == 0
+    fields = dict(line.split(None, 1) if " " in line else (line, "") for line in out.splitlines())
+    lines = {line.split("  ")[0]: line.split("  ")[-1].strip() for line in out.splitlines()}
+    assert lines["trajectories"] == "3"
+    assert lines["mean reward"] == "0.500"
+    assert lines["success rate"] == "33.3%"
+    assert lines["errors"] == "1"
+    assert fields["status"].strip() == "completed"
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_trajectories_machine_formats_are_exact(job_id: str, fmt: str) -> None:
+    expected = [t.model_dump(mode="json") for t in asyncio.run(_load(job_id))]
+
+    code, out, _ = _invoke("jobs", "trajectories", job_id, "--format", fmt)
+
+    assert code == 0
+    if fmt == "json":
+        assert json.loads(out) == expected
+    elif fmt == "jsonl":
+        assert [json.loads(line) for line in out.splitlines()] == expected
+    else:
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert [r["id"] for r in rows] == [t["id"] for t in expected]
+        assert [r["reward"] for r in rows] == ["1.0", "0.0", ""]
+        assert rows[1]["error"] == "boom, with a comma\nand a newline"
+        assert rows[0]["logs"] == 'say "hi"'
+        assert [r["steps"] for r in rows] == ["0", "1", "2"]
+
+
+async def _load(job_id: str) -> list[hud.Trajectory]:
+    return await (await hud.load_job(job_id)).load_trajectories()
+
+
+def test_trajectories_table_is_readable(job_id: str) -> None:
+    code, out, _ = _invoke("jobs", "trajectories", job_id)
+
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "REWARD", "STEPS", "ERROR"]
+    assert len(lines) == 5
+    assert "boom, with a comma and a newline" in out
+
+
+def test_errors_are_one_line_and_a_nonzero_exit() -> None:
+    code, out, err = _invoke("jobs", "show", "no-such-job")
+
+    assert code == 1
+    assert out == ""
+    assert err.startswith("Error: getJob: HTTP 404")
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_bad_input_is_one_line_too() -> None:
+    code, _, err = _invoke("jobs", "show", "..")
+
+    assert code == 1
+    assert err.strip() == "Error: job_id must not be '..'"
