@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from hud._cli._jobs import jobs
-from hud._cli._server import keys, server
+from hud._cli._server import keys, server, ui
 
 __all__ = ["main"]
 
@@ -19,3 +19,4 @@ def main() -> None:
 main.add_command(server)
 main.add_command(keys)
 main.add_command(jobs)
+main.add_command(ui)

@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-__all__ = ["default_database_url", "keys", "server"]
+__all__ = ["default_database_url", "keys", "server", "ui"]
 
 
 def default_database_url() -> str:
@@ -74,6 +74,12 @@ _db_option = click.option(
 )
 @click.option("--no-auth", is_flag=True, help="Accept requests without an API key, all as the account 'local'.")
 @click.option(
+    "--dashboard/--no-dashboard",
+    default=True,
+    show_default=True,
+    help="Serve the HTML dashboard under /ui/ (with auth, a browser signs in with an API key).",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -83,6 +89,7 @@ def server(
     workers: int,
     max_body_bytes: int,
     no_auth: bool,
+    dashboard: bool,
     log_level: str,
 ) -> None:
     """Serve the HUD Jobs API (openapi.yaml) over HTTP with uvicorn.
@@ -93,7 +100,7 @@ def server(
         import uvicorn
     except ImportError:
         _fail("`hud server` needs uvicorn: pip install 'hud[server]'")
-    from hud.server._app import ENV_AUTH, ENV_DATABASE_URL, ENV_MAX_BODY_BYTES, create_app
+    from hud.server._app import ENV_AUTH, ENV_DASHBOARD, ENV_DATABASE_URL, ENV_MAX_BODY_BYTES, create_app
 
     url = _open(database_url)
     if no_auth and host not in ("127.0.0.1", "localhost", "::1"):
@@ -103,6 +110,8 @@ def server(
         f"{'' if no_auth else ', API key required'}",
         err=True,
     )
+    if dashboard:
+        click.echo(f"hud: dashboard on http://{host}:{port}/ui/", err=True)
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -111,13 +120,45 @@ def server(
         "server_header": False,
     }
     if workers == 1:
-        uvicorn.run(create_app(url, auth=not no_auth, max_body_bytes=max_body_bytes), **options)
+        uvicorn.run(create_app(url, auth=not no_auth, max_body_bytes=max_body_bytes, dashboard=dashboard), **options)
         return
     # Worker processes import the app by name: hand them the options through their environment.
     os.environ[ENV_DATABASE_URL] = url
     os.environ[ENV_AUTH] = "0" if no_auth else "1"
     os.environ[ENV_MAX_BODY_BYTES] = str(max_body_bytes)
+    os.environ[ENV_DASHBOARD] = "1" if dashboard else "0"
     uvicorn.run("hud.server._app:app_from_env", factory=True, workers=workers, **options)
+
+
+@click.command()
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the dashboard in the default web browser.")
+@click.option(
+    "--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
+)
+def ui(port: int, open_browser: bool, log_level: str) -> None:
+    """Show the embedded default's jobs ($HUD_HOME/hud.db) in a web dashboard on 127.0.0.1.
+
+    Serves the same app as `hud server --no-auth` (the API and /ui/), on loopback only, as the account
+    `local` that the embedded default writes to.
+    """
+    try:
+        import uvicorn
+    except ImportError:
+        _fail("`hud ui` needs uvicorn and jinja2: pip install 'hud[server]'")
+    from hud.server._app import create_app
+
+    url = _open(None)
+    address = f"http://127.0.0.1:{port}/ui/"
+    click.echo(f"hud: dashboard of {_redact(url)} on {address} (Ctrl-C to stop)", err=True)
+    if open_browser:
+        import threading
+        import webbrowser
+
+        # After a moment, so uvicorn listens when the browser asks.
+        threading.Timer(1.0, webbrowser.open, args=(address,)).start()
+    app = create_app(url, auth=False, dashboard=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level=log_level, server_header=False)
 
 
 @click.group()

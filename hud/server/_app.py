@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from hud.server._db import get_engine
 from hud.server._errors import ApiError
@@ -44,6 +44,7 @@ JSON = "application/json"
 ENV_DATABASE_URL = "HUD_SERVER_DATABASE_URL"
 ENV_AUTH = "HUD_SERVER_AUTH"
 ENV_MAX_BODY_BYTES = "HUD_SERVER_MAX_BODY_BYTES"
+ENV_DASHBOARD = "HUD_SERVER_DASHBOARD"
 
 try:
     VERSION = importlib.metadata.version("hud")
@@ -321,7 +322,9 @@ def _must(op: Op[str] | None) -> Op[str]:
     return unreachable
 
 
-def create_app(database_url: str, *, auth: bool = True, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
+def create_app(
+    database_url: str, *, auth: bool = True, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, dashboard: bool = False
+) -> Starlette:
     """Builds the reference server's ASGI app over a database, creating or upgrading its schema.
 
     The app needs no ASGI lifespan events, so it also runs in-process through
@@ -334,6 +337,8 @@ def create_app(database_url: str, *, auth: bool = True, max_body_bytes: int = DE
             `Authorization: Bearer <key>` of a key made by `create_key`. When False any
             Authorization header is ignored and every request acts as the account `local`.
         max_body_bytes: Larger request bodies answer 413.
+        dashboard: Also serve the HTML dashboard under `/ui/` (needs jinja2: `hud[server]`). With auth
+            the browser signs in with an API key and sees that key's account only.
 
     Returns:
         The Starlette app.
@@ -358,7 +363,13 @@ def create_app(database_url: str, *, auth: bool = True, max_body_bytes: int = DE
         "/openapi.yaml": {"GET": api.openapi},
     }
     # One route per path, so a 405 lists every method of the path in its Allow header.
-    routes = [Route(path, _by_method(methods), methods=list(methods)) for path, methods in handlers.items()]
+    routes: list[BaseRoute] = [
+        Route(path, _by_method(methods), methods=list(methods)) for path, methods in handlers.items()
+    ]
+    if dashboard:
+        from hud.server._dashboard import dashboard_mount
+
+        routes.append(dashboard_mount(store, auth=auth))
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.database_url = database_url
     return app
@@ -370,4 +381,5 @@ def app_from_env() -> Starlette:
         os.environ[ENV_DATABASE_URL],
         auth=os.environ.get(ENV_AUTH, "1") != "0",
         max_body_bytes=int(os.environ.get(ENV_MAX_BODY_BYTES, str(DEFAULT_MAX_BODY_BYTES))),
+        dashboard=os.environ.get(ENV_DASHBOARD, "0") == "1",
     )

@@ -1,0 +1,290 @@
+"""The dashboard (/ui/) in-process: access per account, escaping, aggregates, paging, query counts.
+
+The browser tests (test_dashboard_browser.py) check what a person sees; these check the HTTP contract
+fast, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import statistics
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from hud.server import create_app, create_key, revoke_key
+from hud.server._dashboard import COOKIE, HISTOGRAM_BINS, JOBS_PER_PAGE, TRAJECTORIES_PER_PAGE
+from hud.server._db import get_engine
+
+BASE = "http://hud.test"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+class Ui:
+    """An in-process client of an app with auth and the dashboard, with keys of alice and bob."""
+
+    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
+        self.client = client
+        self.url = url
+        self.alice = create_key(url, "alice")
+        self.bob = create_key(url, "bob")
+
+    async def api(self, method: str, path: str, who: str = "alice", **kwargs: Any) -> Any:
+        key = self.alice if who == "alice" else self.bob
+        response = await self.client.request(method, path, headers={"Authorization": f"Bearer {key}"}, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def trajectory(
+        self, job_id: str, who: str = "alice", steps: list[dict[str, Any]] | None = None, **close: Any
+    ) -> Any:
+        env = await self.api("POST", "/v2/create_environment", who, json={"run_id": job_id, "gym_id": "g"})
+        if steps:
+            await self.api("POST", f"/v2/environments/{env['id']}/steps", who, json={"steps": steps})
+        return await self.api("POST", f"/v2/environments/{env['id']}/close", who, json=close)
+
+    async def page(self, path: str, who: str | None = "alice") -> httpx.Response:
+        self.client.cookies.clear()
+        headers = {} if who is None else {"cookie": f"{COOKIE}={self.alice if who == 'alice' else self.bob}"}
+        return await self.client.get(path, headers=headers)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def ui(request: pytest.FixtureRequest) -> AsyncIterator[Ui]:
+    url = request.getfixturevalue("postgres_db" if request.param == "postgres" else "db_url")
+    app = create_app(url, dashboard=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        yield Ui(client, url)
+
+
+def _text(response: httpx.Response) -> str:
+    """The page's visible text, roughly: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", response.text))
+
+
+async def test_anonymous_is_sent_to_sign_in_and_sees_no_data(ui: Ui) -> None:
+    job = await ui.api("POST", "/v2/jobs", json={"name": "alice-private"})
+    for path in ("/ui/", f"/ui/jobs/{job['id']}", "/ui/trajectories/x"):
+        response = await ui.page(path, who=None)
+        assert response.status_code == 303 and response.headers["location"] == "/ui/login"
+        assert "alice-private" not in response.text
+    bad = await ui.client.get("/ui/", headers={"cookie": f"{COOKIE}=hud_not_a_key"})
+    assert bad.status_code == 303 and bad.headers["location"] == "/ui/login"
+    assert f"{COOKIE}=" in bad.headers["set-cookie"] and "Max-Age=0" in bad.headers["set-cookie"]
+
+
+async def test_sign_in_sets_an_httponly_cookie_and_never_echoes_a_wrong_key(ui: Ui) -> None:
+    wrong = "hud_wrong-key-that-must-not-be-echoed"
+    refused = await ui.client.post("/ui/login", content=f"key={wrong}", headers=FORM)
+    assert refused.status_code == 401 and "unknown or revoked" in refused.text
+    assert wrong not in refused.text and "set-cookie" not in refused.headers
+    signed = await ui.client.post("/ui/login", content=f"key={ui.alice}", headers=FORM)
+    assert signed.status_code == 303 and signed.headers["location"] == "/ui/"
+    cookie = signed.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}={ui.alice};")
+    assert "HttpOnly" in cookie and "Path=/ui" in cookie and "SameSite=lax" in cookie
+    # The key never appears in a page once signed in.
+    assert ui.alice not in (await ui.page("/ui/")).text
+
+
+async def test_cross_site_sign_in_and_out_are_refused(ui: Ui) -> None:
+    foreign = {**FORM, "origin": "https://evil.example"}
+    assert (await ui.client.post("/ui/login", content=f"key={ui.alice}", headers=foreign)).status_code == 403
+    fetch = {**FORM, "sec-fetch-site": "cross-site"}
+    assert (await ui.client.post("/ui/login", content=f"key={ui.alice}", headers=fetch)).status_code == 403
+    assert (await ui.client.post("/ui/logout", headers=foreign)).status_code == 403
+    out = await ui.client.post("/ui/logout", headers={"origin": BASE})
+    assert out.status_code == 303 and "Max-Age=0" in out.headers["set-cookie"]
+
+
+async def test_accounts_see_only_their_own_jobs_and_trajectories(ui: Ui) -> None:
+    mine = await ui.api("POST", "/v2/jobs", json={"name": "alice-job"})
+    theirs = await ui.api("POST", "/v2/jobs", "bob", json={"name": "bob-job"})
+    their_trajectory = await ui.trajectory(theirs["id"], "bob", reward=1.0, logs="bob's logs")
+    listing = _text(await ui.page("/ui/"))
+    assert "alice-job" in listing and "bob-job" not in listing
+    assert (await ui.page(f"/ui/jobs/{theirs['id']}")).status_code == 404
+    response = await ui.page(f"/ui/trajectories/{their_trajectory['id']}")
+    assert response.status_code == 404 and "bob's logs" not in response.text
+    assert "bob-job" in _text(await ui.page("/ui/", who="bob"))
+    assert (await ui.page(f"/ui/jobs/{mine['id']}", who="bob")).status_code == 404
+
+
+async def test_the_api_never_accepts_the_dashboard_cookie(ui: Ui) -> None:
+    response = await ui.client.post("/v2/jobs", json={"name": "csrf"}, headers={"cookie": f"{COOKIE}={ui.alice}"})
+    assert response.status_code == 401
+
+
+async def test_a_revoked_key_signs_the_browser_out(ui: Ui) -> None:
+    assert (await ui.page("/ui/")).status_code == 200
+    revoke_key(ui.url, ui.alice)
+    response = await ui.page("/ui/")
+    assert response.status_code == 303 and response.headers["location"] == "/ui/login"
+
+
+async def test_user_data_is_escaped_and_scripts_are_locked_down(ui: Ui) -> None:
+    evil = '<script>alert("name")</script><img src=x onerror=alert(1)>'
+    job = await ui.api("POST", "/v2/jobs", json={"name": evil, "metadata": {"k": "</pre><script>m</script>"}})
+    step = {
+        "observation_text": "<svg onload=alert(2)>",
+        "observation_url": "javascript:alert(3)",
+        "actions": [{"type": "<b>click</b>"}],
+    }
+    t = await ui.trajectory(job["id"], steps=[step], error="<iframe src=//evil>", logs="<script>l</script>")
+    pages = [
+        await ui.page("/ui/"),
+        await ui.page(f"/ui/jobs/{job['id']}"),
+        await ui.page(f"/ui/trajectories/{t['id']}"),
+    ]
+    for response in pages:
+        assert response.status_code == 200
+        body = response.text
+        for raw in ("<script>alert", "<img src=x", "<svg onload", "<iframe", "<script>m", "<script>l", "<b>click"):
+            assert raw not in body
+        assert 'src="javascript:' not in body and 'href="javascript:' not in body
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert evil in _text(pages[0]) and evil in _text(pages[1])
+    trajectory_text = _text(pages[2])
+    for shown in ("<svg onload=alert(2)>", "javascript:alert(3)", "<iframe src=//evil>", "<script>l</script>"):
+        assert shown in trajectory_text
+
+
+async def test_job_list_aggregates_match_the_trajectories(ui: Ui) -> None:
+    job = await ui.api("POST", "/v2/jobs", json={"name": "agg"})
+    empty = await ui.api("POST", "/v2/jobs", json={"name": "empty"})
+    rewards: list[float | None] = [1.0, 0.0, 0.25, 1.0, None]
+    for i, reward in enumerate(rewards):
+        await ui.trajectory(job["id"], reward=reward, error="crash" if i == 4 else None)
+    body = (await ui.page("/ui/")).text
+    row = re.search(rf'<tr data-job-id="{job["id"]}">(.*?)</tr>', body, re.S)
+    assert row is not None
+    cells = dict(re.findall(r'class="num ([a-z-]+)">([^<]*)<', row.group(1)))
+    scored = [r for r in rewards if r is not None]
+    assert cells == {
+        "trajectories": "5",
+        "mean-reward": f"{statistics.fmean(scored):.3g}",
+        "success-rate": "40.0%",
+        "errors": "1",
+    }
+    empty_row = re.search(rf'<tr data-job-id="{empty["id"]}">(.*?)</tr>', body, re.S)
+    assert empty_row is not None and "–" in empty_row.group(1)
+
+
+async def test_job_page_histogram_and_trajectory_statuses(ui: Ui) -> None:
+    job = await ui.api("POST", "/v2/jobs", json={"name": "hist"})
+    for reward in (0.0, 0.05, 0.5, 0.99, 1.0, 1.0):
+        await ui.trajectory(job["id"], reward=reward)
+    await ui.trajectory(job["id"], error="boom")
+    body = (await ui.page(f"/ui/jobs/{job['id']}")).text
+    counts = [int(c) for c in re.findall(r'<g class="bin" data-count="(\d+)">', body)]
+    assert len(counts) == HISTOGRAM_BINS
+    assert counts[0] == 2 and counts[5] == 1 and counts[-1] == 3 and sum(counts) == 6
+    statuses = re.findall(r'<span class="status status-(\w+)">', body)[1:]  # the first is the job's
+    assert statuses == ["fail", "fail", "fail", "fail", "success", "success", "error"]
+
+
+async def test_histogram_of_rewards_outside_zero_to_one(ui: Ui) -> None:
+    job = await ui.api("POST", "/v2/jobs", json={"name": "wide"})
+    for reward in (-5.0, 0.0, 15.0, 15.0):
+        await ui.trajectory(job["id"], reward=reward)
+    body = (await ui.page(f"/ui/jobs/{job['id']}")).text
+    counts = [int(c) for c in re.findall(r'<g class="bin" data-count="(\d+)">', body)]
+    assert counts[0] == 1 and counts[2] == 1 and counts[-1] == 2 and sum(counts) == 4
+
+
+async def test_job_list_pages_by_keyset(ui: Ui) -> None:
+    for i in range(JOBS_PER_PAGE + 3):
+        await ui.api("POST", "/v2/jobs", json={"name": f"job-{i:03d}"})
+    first = (await ui.page("/ui/")).text
+    names = re.findall(r">(job-\d{3})</a>", first)
+    assert names[0] == f"job-{JOBS_PER_PAGE + 2:03d}" and len(names) == JOBS_PER_PAGE
+    link = re.search(r'<a rel="next" href="(/ui/\?before=\d+)">', first)
+    assert link is not None
+    second = (await ui.page(html.unescape(link.group(1)))).text
+    assert re.findall(r">(job-\d{3})</a>", second) == ["job-002", "job-001", "job-000"]
+    assert 'rel="next"' not in second
+    assert (await ui.page("/ui/?before=abc")).status_code == 400
+
+
+async def test_trajectories_and_steps_page_by_keyset(ui: Ui) -> None:
+    job = await ui.api("POST", "/v2/jobs", json={"name": "long"})
+    for i in range(TRAJECTORIES_PER_PAGE + 2):
+        await ui.trajectory(job["id"], reward=i / 1000)
+    first = (await ui.page(f"/ui/jobs/{job['id']}")).text
+    assert first.count("<tr data-trajectory-id=") == TRAJECTORIES_PER_PAGE
+    link = re.search(r'<a rel="next" href="([^"]+)">', first)
+    assert link is not None
+    second = (await ui.page(html.unescape(link.group(1)))).text
+    numbers = re.findall(r'<td class="num">(\d+)</td>\s*<td><a href="/ui/trajectories', second)
+    assert numbers == [str(TRAJECTORIES_PER_PAGE + 1), str(TRAJECTORIES_PER_PAGE + 2)]
+
+    many = [{"observation_text": f"obs-{i}", "actions": [{"i": i}]} for i in range(150)]
+    t = await ui.trajectory(job["id"], steps=many, reward=1.0)
+    page = (await ui.page(f"/ui/trajectories/{t['id']}")).text
+    assert page.count('<li class="step"') == 100 and "obs-99<" in page and "obs-100<" not in page
+    more = re.search(r'<a rel="next" href="([^"]+)">', page)
+    assert more is not None
+    rest = (await ui.page(html.unescape(more.group(1)))).text
+    assert rest.count('<li class="step"') == 50 and "obs-149<" in rest
+
+
+@pytest.fixture
+def statements(ui: Ui) -> Iterator[list[str]]:
+    """The SQL statements the app runs, recorded from its engine."""
+    seen: list[str] = []
+    engine = get_engine(ui.url)
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_pages_run_a_fixed_number_of_queries(ui: Ui, statements: list[str]) -> None:
+    async def count(path: str) -> int:
+        statements.clear()
+        assert (await ui.page(path)).status_code == 200
+        return len(statements)
+
+    job = await ui.api("POST", "/v2/jobs", json={"name": "q"})
+    await ui.trajectory(job["id"], reward=1.0)
+    small_list, small_job = await count("/ui/"), await count(f"/ui/jobs/{job['id']}")
+    for _ in range(20):
+        extra = await ui.api("POST", "/v2/jobs", json={"name": "q"})
+        await ui.trajectory(extra["id"], reward=0.5)
+        await ui.trajectory(job["id"], reward=0.5, steps=[{"observation_text": "s"}])
+    assert await count("/ui/") == small_list
+    assert await count(f"/ui/jobs/{job['id']}") == small_job
+
+
+async def test_without_auth_the_dashboard_shows_the_local_account(db_url: str) -> None:
+    app = create_app(db_url, auth=False, dashboard=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        await client.post("/v2/jobs", json={"name": "local-job"})
+        page = await client.get("/ui/")
+        assert page.status_code == 200 and "local-job" in page.text and "Sign out" not in page.text
+        assert (await client.get("/ui/login")).headers["location"] == "/ui/"
+        assert (await client.get("/ui")).status_code in (307, 308)
+
+
+async def test_the_dashboard_leaves_the_api_alone(db_url: str) -> None:
+    plain = create_app(db_url, auth=False)
+    with_ui = create_app(db_url, auth=False, dashboard=True)
+    for app, ui_status in ((plain, 404), (with_ui, 200)):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+            assert (await client.get("/ui/")).status_code == ui_status
+            missing = await client.get("/v2/nope")
+            assert missing.status_code == 404 and missing.json()["detail"].startswith("no such path")
+            assert (await client.get("/openapi.yaml")).text.startswith("openapi:")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_ui), base_url=BASE) as client:
+        assert (await client.get("/ui/static/dashboard.js")).headers["content-type"].startswith("text/javascript")
+        assert (await client.get("/ui/static/../_app.py")).status_code == 404
+        assert (await client.get("/ui/no/such/page")).status_code == 404
