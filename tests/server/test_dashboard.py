@@ -6,17 +6,24 @@ fast, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import os
 import re
 import statistics
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from _servers import free_port
 from sqlalchemy import event
 
-from hud.server import create_app, create_key, revoke_key
+from hud.server import create_app, create_key, dispose, revoke_key
 from hud.server._dashboard import COOKIE, HISTOGRAM_BINS, JOBS_PER_PAGE, TRAJECTORIES_PER_PAGE
 from hud.server._db import get_engine
 
@@ -288,3 +295,36 @@ async def test_the_dashboard_leaves_the_api_alone(db_url: str) -> None:
         assert (await client.get("/ui/static/dashboard.js")).headers["content-type"].startswith("text/javascript")
         assert (await client.get("/ui/static/../_app.py")).status_code == 404
         assert (await client.get("/ui/no/such/page")).status_code == 404
+
+
+@pytest.mark.live
+def test_hud_ui_serves_the_embedded_default_on_loopback(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    url = f"sqlite:///{home / 'hud.db'}"
+    home.mkdir()
+    app = create_app(url, auth=False)
+
+    async def fill() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+            await client.post("/v2/jobs", json={"name": "made-by-the-embedded-default"})
+
+    asyncio.run(fill())
+    dispose(url)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUD_")} | {"HUD_HOME": str(home)}
+    command = [sys.executable, "-m", "hud._cli", "ui", "--port", str(port)]
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    page = httpx.get(f"http://127.0.0.1:{port}/ui/", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert process.poll() is None and time.monotonic() < deadline, "hud ui did not start"
+                    time.sleep(0.05)
+            assert page.status_code == 200 and "made-by-the-embedded-default" in page.text
+            assert "Sign out" not in page.text
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
