@@ -64,6 +64,9 @@ logger = logging.getLogger("hud")
 #: Statuses worth another try: the request may succeed unchanged a moment later.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
+#: On a 409 it means only that the same Idempotency-Key is still being processed (openapi.yaml): a
+#: retry then gets the first answer. Any other 409 is about the object's state and is never retried.
+IN_FLIGHT_HEADER = "Idempotency-In-Flight"
 
 _ClientKey = tuple[str, str | None, str | None, float]
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_ClientKey, AuthenticatedClient]] = (
@@ -139,6 +142,10 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, seconds)
 
 
+def _in_flight(response: httpx.Response) -> bool:
+    return response.status_code == 409 and response.headers.get(IN_FLIGHT_HEADER, "").strip().lower() == "true"
+
+
 def _backoff(attempt: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return min(retry_after, RETRY_AFTER_CAP)
@@ -172,7 +179,7 @@ async def _send(
             error = error_for_status(
                 response.status_code, _detail(response), operation=operation, retry_after=retry_after
             )
-            if response.status_code not in RETRYABLE_STATUSES:
+            if response.status_code not in RETRYABLE_STATUSES and not _in_flight(response):
                 raise error
         if attempt >= settings.max_retries:
             raise error

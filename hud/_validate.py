@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from hud._constants import MAX_ID_LENGTH, MAX_NAME_LENGTH
+from hud._constants import MAX_ID_LENGTH, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_LENGTH
 from hud.errors import InvalidInputError
 
 __all__ = ["check_id", "check_metadata", "check_name", "check_optional_text", "check_reward"]
@@ -38,6 +38,9 @@ def check_id(value: object, what: str = "id") -> str:
     text = _check_text(what, value, MAX_ID_LENGTH)
     if text in {".", ".."}:
         raise InvalidInputError(f"{what} must not be {text!r}")
+    # Servers decode %2F back to "/" before routing, so such an id would reach another path.
+    if "/" in text:
+        raise InvalidInputError(f"{what} must not contain '/': pass the id exactly as the server gave it")
     return text
 
 
@@ -46,36 +49,56 @@ def check_optional_text(value: object, what: str, max_length: int = MAX_ID_LENGT
     return None if value is None else _check_text(what, value, max_length)
 
 
-def check_metadata(value: object, what: str = "metadata") -> dict[str, Any] | None:
-    """A JSON object (or None) that survives the wire exactly: string keys, no NaN or Infinity."""
+def check_metadata(
+    value: object,
+    what: str = "metadata",
+    max_depth: int = MAX_METADATA_DEPTH,
+    max_bytes: int | None = MAX_METADATA_BYTES,
+) -> dict[str, Any] | None:
+    """A JSON object (or None) that survives the wire exactly: string keys, no NaN or Infinity.
+
+    It must also fit the server's limits: at most `max_bytes` as compact JSON (None: only the body's
+    limit applies), and at most `max_depth` nested objects and arrays (itself included), which
+    depends on where it sits in the request body.
+    """
     if value is None:
         return None
     if not isinstance(value, dict):
         raise InvalidInputError(f"{what} must be a dict (a JSON object) or None, got {type(value).__name__}")
+    # Walked before json.dumps, which could hit the recursion limit on deep input.
+    # Also rejects non-str keys silently converted by json (1 -> "1" would not round-trip).
+    _check_tree(value, what, max_depth)
     try:
-        # Also rejects non-str keys silently converted by json (1 -> "1" would not round-trip).
-        _reject_non_str_keys(value, what)
-        json.dumps(value, allow_nan=False)
-    except InvalidInputError:
-        raise
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{what} must be JSON-serialisable (no NaN/Infinity): {exc}") from None
-    except RecursionError:
-        raise InvalidInputError(f"{what} is nested too deeply to send as JSON") from None
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidInputError(f"{what} is not valid UTF-8 (it contains a lone surrogate)") from None
+    if max_bytes is not None and size > max_bytes:
+        raise InvalidInputError(
+            f"{what} is {size} bytes as JSON; the limit is {max_bytes}: "
+            "store large data elsewhere and put its URL in it"
+        )
     return value
 
 
-def _reject_non_str_keys(value: object, what: str) -> None:
-    stack = [value]
+def _check_tree(value: object, what: str, max_depth: int) -> None:
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple) and depth > max_depth:
+            raise InvalidInputError(
+                f"{what} is nested more than {max_depth} levels deep (objects and arrays): flatten it"
+            )
         if isinstance(item, dict):
             for key, child in item.items():
                 if not isinstance(key, str):
                     raise InvalidInputError(f"{what} keys must be strings, got {key!r}")
-                stack.append(child)
+                stack.append((child, depth + 1))
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
 
 
 def check_reward(value: object) -> float | None:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hud import _api
+from hud._constants import MAX_ACTION_DEPTH
 from hud._validate import check_id, check_metadata, check_optional_text, check_reward
 from hud.errors import ConflictError, InvalidInputError
 from hud.job import Job, _settings, current_job, parse
@@ -93,7 +94,7 @@ class Environment:
         if actions is not None and (not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions)):
             raise InvalidInputError("actions must be a list of dicts (JSON objects)")
         for action in actions or []:
-            check_metadata(action, "each action")
+            check_metadata(action, "each action", MAX_ACTION_DEPTH, max_bytes=None)
         for what, text in (("observation_text", observation_text), ("observation_url", observation_url)):
             if text is not None and not isinstance(text, str):
                 raise InvalidInputError(f"{what} must be a string or None, got {type(text).__name__}")

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
         'remote'
     """
 
-    model_config = SettingsConfigDict(env_prefix="HUD_", env_file=".env", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused HUD_API_KEY must not be echoed in the ValidationError.
+    model_config = SettingsConfigDict(
+        env_prefix="HUD_", env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     api_key: SecretStr | None = None
     base_url: str | None = None
@@ -51,7 +54,7 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         if isinstance(value, str):
-            return value.strip()
+            return _check_key(value.strip())
         return value
 
     @field_validator("base_url", mode="before")
@@ -88,7 +91,23 @@ class Settings(BaseSettings):
             from hud.errors import InvalidInputError
 
             raise InvalidInputError("api_key must be a non-empty string; leave it out to use HUD_API_KEY")
-        return self.model_copy(update={"api_key": SecretStr(api_key.strip())})
+        try:
+            checked = _check_key(api_key.strip())
+        except ValueError as exc:
+            from hud.errors import InvalidInputError
+
+            raise InvalidInputError(str(exc)) from None
+        return self.model_copy(update={"api_key": SecretStr(checked)})
+
+
+def _check_key(key: str) -> str:
+    # A key that cannot travel in an HTTP header would fail inside httpx with an error quoting it.
+    if not all("!" <= char <= "~" for char in key):
+        raise ValueError(
+            "the API key (HUD_API_KEY or api_key=) must be printable ASCII without spaces: check that it "
+            "was copied whole and alone"
+        )
+    return key
 
 
 @functools.cache

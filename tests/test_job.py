@@ -272,9 +272,13 @@ async def test_ids_are_quoted_into_the_path(remote: respx.MockRouter) -> None:
     route = remote.get(url__regex=r".*/v2/jobs/.*").respond(404, json={"detail": "no"})
 
     with pytest.raises(errors.NotFoundError):
-        await load_job("a/b?c#d")
+        await load_job("a%2Fb?c#d")
 
-    assert route.calls.last.request.url.raw_path == b"/v2/jobs/a%2Fb%3Fc%23d"
+    assert route.calls.last.request.url.raw_path == b"/v2/jobs/a%252Fb%3Fc%23d"
+    # Servers decode %2F before routing, so a "/" would reach another path: refused before sending.
+    with pytest.raises(errors.InvalidInputError, match="must not contain '/'"):
+        await load_job("a/b")
+    assert route.call_count == 1
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from hud.server._db import get_engine
 from hud.server._errors import ApiError
-from hud.server._store import Op, Store, dumps
+from hud.server._store import Op, Store, dumps, in_flight_error
 from hud.server._validation import (
     EnvironmentClose,
     EnvironmentCreate,
@@ -155,9 +155,7 @@ class _Api:
                     idempotency = (idem_key, digest)
                     flight = (key or "", idem_key)
                     if flight in self.in_flight:
-                        raise ApiError(
-                            409, "a request with this Idempotency-Key is still in flight: retry after it finishes"
-                        )
+                        raise in_flight_error()
                     self.in_flight.add(flight)
             try:
                 body, replayed = await run_in_threadpool(self.store.write, key, pending, _must(op), idempotency)

@@ -30,7 +30,7 @@ from hud.server._validation import (
     encode_cursor,
 )
 
-__all__ = ["LOCAL_ACCOUNT", "Store"]
+__all__ = ["IN_FLIGHT_HEADER", "LOCAL_ACCOUNT", "Store", "in_flight_error"]
 
 LOCAL_ACCOUNT = "local"
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -41,6 +41,20 @@ T = TypeVar("T")
 # Rows are read by attribute; SQLAlchemy 2.1 types them per column count, which buys nothing here.
 _Row = Any
 Op = Callable[[Connection, str], T]
+
+
+#: Marks a 409 that only means "the same Idempotency-Key is still being processed" (openapi.yaml):
+#: clients retry that one, never a 409 about an object's state.
+IN_FLIGHT_HEADER = "Idempotency-In-Flight"
+
+
+def in_flight_error() -> ApiError:
+    """The 409 for a request whose Idempotency-Key another request is still processing."""
+    return ApiError(
+        409,
+        "a request with this Idempotency-Key is still in flight: retry after it finishes",
+        {IN_FLIGHT_HEADER: "true"},
+    )
 
 
 def dumps(value: Any) -> str:
@@ -217,9 +231,7 @@ class Store:
                     text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": int.from_bytes(lock[:8], "big", signed=True)}
                 ).scalar()
                 if not got:
-                    raise ApiError(
-                        409, "a request with this Idempotency-Key is still in flight: retry after it finishes"
-                    )
+                    raise in_flight_error()
             stored = conn.execute(_get_idem, {"account": account, "key": idem_key}).first()
             if stored is not None and stored.created_at < now - IDEMPOTENCY_TTL_S:
                 conn.execute(_del_idem, {"account": account, "key": idem_key})

@@ -43,6 +43,8 @@ MAX_DEPTH = 64
 
 MAX_ID_LENGTH = 128
 MAX_CURSOR_LENGTH = 512
+MAX_METADATA_BYTES = 1024 * 1024
+"""Largest metadata object accepted, as compact UTF-8 JSON (openapi.yaml, Metadata)."""
 
 
 class _NonFinite(ValueError):
@@ -120,6 +122,17 @@ def _date_time(text: str) -> str:
     return text
 
 
+def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
+    # Metadata is stored and served whole with its object: a huge one would slow every read of it.
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(
+            f"metadata is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}: "
+            "store large data elsewhere and put its URL in metadata"
+        )
+    return value
+
+
 Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_no_nul)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_nul)]
@@ -127,6 +140,7 @@ Status = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterVal
 JobError = Annotated[str, StringConstraints(max_length=65536), AfterValidator(_no_nul)]
 DateTime = Annotated[str, AfterValidator(_date_time)]
 JsonObject = dict[str, Any]
+Metadata = Annotated[JsonObject, AfterValidator(_metadata_size)]
 
 
 class _Body(BaseModel):
@@ -136,14 +150,14 @@ class _Body(BaseModel):
 
 class JobCreate(_Body):
     name: Name
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     gym_id: Id | None = None
     evalset_id: Id | None = None
 
 
 class JobUpdate(_Body):
     status: Status | None = None
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     error: JobError | None = None
 
     @model_validator(mode="after")
@@ -158,7 +172,7 @@ class EnvironmentCreate(_Body):
     run_id: Id | None = None
     gym_id: Id
     task_id: Id | None = None
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
 
 
 class EnvironmentClose(_Body):

@@ -20,7 +20,9 @@ T = TypeVar("T", bound="Environment")
 class Environment:
     id: str
     metadata: MetadataType0 | None | Unset = UNSET
-    """ Free-form JSON object. """
+    """ Free-form JSON object. **Extension (limits of this server):** at most 1 MiB (1,048,576 bytes)
+    as compact UTF-8 JSON, and the whole request body nests at most 64 levels deep; more answers 422.
+     """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

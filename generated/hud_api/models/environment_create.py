@@ -22,7 +22,9 @@ class EnvironmentCreate:
     """ The id of the job this environment runs for, or null for none. """
     task_id: None | str | Unset = UNSET
     metadata: MetadataType0 | None | Unset = UNSET
-    """ Free-form JSON object. """
+    """ Free-form JSON object. **Extension (limits of this server):** at most 1 MiB (1,048,576 bytes)
+    as compact UTF-8 JSON, and the whole request body nests at most 64 levels deep; more answers 422.
+     """
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.metadata_type_0 import MetadataType0

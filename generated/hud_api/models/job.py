@@ -27,7 +27,9 @@ class Job:
     platform may add others: clients must accept any string.
      """
     metadata: MetadataType0 | None | Unset = UNSET
-    """ Free-form JSON object. """
+    """ Free-form JSON object. **Extension (limits of this server):** at most 1 MiB (1,048,576 bytes)
+    as compact UTF-8 JSON, and the whole request body nests at most 64 levels deep; more answers 422.
+     """
     error: None | str | Unset = UNSET
     """ **Extension.** Why the job failed, when it did; null otherwise. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)

@@ -19,7 +19,9 @@ T = TypeVar("T", bound="JobCreate")
 class JobCreate:
     name: str
     metadata: MetadataType0 | None | Unset = UNSET
-    """ Free-form JSON object. """
+    """ Free-form JSON object. **Extension (limits of this server):** at most 1 MiB (1,048,576 bytes)
+    as compact UTF-8 JSON, and the whole request body nests at most 64 levels deep; more answers 422.
+     """
     gym_id: None | str | Unset = UNSET
     evalset_id: None | str | Unset = UNSET
 

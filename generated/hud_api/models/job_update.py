@@ -24,7 +24,9 @@ class JobUpdate:
     platform may add others: clients must accept any string.
      """
     metadata: MetadataType0 | None | Unset = UNSET
-    """ Free-form JSON object. """
+    """ Free-form JSON object. **Extension (limits of this server):** at most 1 MiB (1,048,576 bytes)
+    as compact UTF-8 JSON, and the whole request body nests at most 64 levels deep; more answers 422.
+     """
     error: None | str | Unset = UNSET
     """ Why the job failed (set with status `failed`); null clears it. """
 
