@@ -30,12 +30,13 @@ from pydantic import ValidationError as _PydanticValidationError
 
 from hud import _api
 from hud._constants import JOB_PAGE_SIZE, MAX_ERROR_LENGTH, TRAJECTORY_PAGE_SIZE
+from hud._summary import JobSummary, SummaryBuilder
 from hud._validate import check_id, check_metadata, check_name, check_optional_text
 from hud.errors import HudError, InvalidInputError, ServerError
 from hud.settings import Settings, get_settings
 from hud.trajectory import Trajectory
 
-__all__ = ["Job", "create_job", "current_job", "iter_jobs", "job", "load_job"]
+__all__ = ["Job", "JobSummary", "create_job", "current_job", "iter_jobs", "job", "load_job"]
 
 logger = logging.getLogger("hud")
 
@@ -135,6 +136,30 @@ class Job(BaseModel):
             trajectories.extend(_validate_trajectories(content))
             if cursor is None:
                 return trajectories
+
+    async def summary(self, *, api_key: str | None = None) -> JobSummary:
+        """The numbers of the job's trajectories: count, mean reward, success rate, errors, by status.
+
+        Computed here from `iter_trajectories`, a page at a time (flat memory), so it works against
+        the platform, a `hud server` and the embedded default alike.
+
+        Args:
+            api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+
+        Example:
+            >>> summary = await job.summary()  # doctest: +SKIP
+            >>> summary.trajectories, summary.mean_reward, summary.by_status  # doctest: +SKIP
+        """
+        builder = SummaryBuilder(self.id)
+        async for trajectory in self.iter_trajectories(api_key=api_key):
+            builder.add(trajectory)
+        return builder.result()
+
+    def _repr_html_(self) -> str:
+        """HTML for notebooks (Jupyter calls this); every value is escaped."""
+        from hud._display import job_html
+
+        return job_html(self)
 
     async def update(
         self,

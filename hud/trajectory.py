@@ -38,3 +38,9 @@ class Trajectory(BaseModel):
     logs: str | None = None
     error: str | None = None
     trajectory: list[TrajectoryStep] = Field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        """HTML for notebooks (Jupyter calls this): outcome and first steps, every value escaped."""
+        from hud._display import trajectory_html
+
+        return trajectory_html(self)

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from hud._summary import SUCCESS_REWARD, trajectory_status
 from hud.server._errors import ApiError
 from hud.server._schema import jobs, steps, trajectories
 from hud.server._store import Store
@@ -37,8 +38,6 @@ logger = logging.getLogger("hud.server")
 
 #: The cookie holding the signed-in browser's API key (HttpOnly, path /ui).
 COOKIE = "hud_dashboard_key"
-#: A trajectory succeeded when its reward is at least this (as in `hud jobs show` and Job.summary()).
-SUCCESS_REWARD = 1.0
 JOBS_PER_PAGE = 50
 TRAJECTORIES_PER_PAGE = 100
 STEPS_PER_PAGE = 100
@@ -129,15 +128,6 @@ def _stats(row: Any) -> Stats:
         min_reward=None if row.low is None else float(row.low),
         max_reward=None if row.high is None else float(row.high),
     )
-
-
-def trajectory_status(reward: float | None, error: str | None) -> str:
-    """How a trajectory ended, for people: error, success, fail or unscored."""
-    if error:
-        return "error"
-    if reward is None:
-        return "unscored"
-    return "success" if reward >= SUCCESS_REWARD else "fail"
 
 
 # -- queries: op(conn, account) -> (template, context) -------------------------------------------
