@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
+import sys
 from dataclasses import dataclass
 
 import hud
@@ -64,7 +65,20 @@ async def evaluate(tasks: list[Task]) -> str:
     active = hud.current_job()
     assert active is not None
     print(f"job {active.id}: running {len(tasks)} environments concurrently ...")
-    results = await asyncio.gather(*(solve(task) for task in tasks), return_exceptions=True)
+    done = 0
+
+    async def solve_and_count(task: Task) -> float:
+        nonlocal done
+        try:
+            return await solve(task)
+        finally:
+            done += 1
+            if sys.stderr.isatty():  # one line, redrawn; nothing when the output goes to a file or pipe
+                print(f"\r  {done}/{len(tasks)} environments done", end="", file=sys.stderr, flush=True)
+
+    results = await asyncio.gather(*(solve_and_count(task) for task in tasks), return_exceptions=True)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     crashed = sum(isinstance(r, Exception) for r in results)
     print(f"job {active.id}: done ({crashed} environments crashed, their errors recorded)")
     return active.id

@@ -7,13 +7,16 @@ import csv
 import functools
 import json
 import sys
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from typing import Any, ParamSpec, TextIO
 
 import click
 
+from hud._cli._progress import Progress, is_terminal
+from hud._summary import SummaryBuilder
 from hud.errors import HudError
 from hud.job import Job, iter_jobs, load_job
+from hud.trajectory import Trajectory
 
 __all__ = ["jobs"]
 
@@ -93,24 +96,20 @@ async def show_job(job_id: str, fmt: str) -> None:
     if fmt == "json":
         out.write(loaded.model_dump_json(indent=2) + "\n")
         return
-    count = errors = successes = 0
-    rewards: list[float] = []
-    async for t in loaded.iter_trajectories():
-        count += 1
-        errors += bool(t.error)
-        if t.reward is not None:
-            rewards.append(t.reward)
-            successes += t.reward >= 1.0
+    builder = SummaryBuilder(loaded.id)
+    async for t in _with_progress(loaded.iter_trajectories(), "reading trajectories"):
+        builder.add(t)
+    summary = builder.result()
     fields = [
         ("id", loaded.id),
         ("name", loaded.name),
         ("status", loaded.status),
         ("created", loaded.created_at.isoformat(timespec="seconds")),
         ("metadata", json.dumps(loaded.metadata) if loaded.metadata is not None else ""),
-        ("trajectories", str(count)),
-        ("mean reward", f"{sum(rewards) / len(rewards):.3f}" if rewards else ""),
-        ("success rate", f"{successes / count:.1%}" if count else ""),
-        ("errors", str(errors)),
+        ("trajectories", str(summary.trajectories)),
+        ("mean reward", "" if summary.mean_reward is None else f"{summary.mean_reward:.3f}"),
+        ("success rate", "" if summary.success_rate is None else f"{summary.success_rate:.1%}"),
+        ("errors", str(summary.errors)),
     ]
     if loaded.error:
         fields.append(("error", loaded.error))
@@ -120,6 +119,21 @@ async def show_job(job_id: str, fmt: str) -> None:
 
 
 _CSV_COLUMNS = ["id", "reward", "steps", "error", "logs"]
+
+
+async def _with_progress(
+    stream: AsyncIterator[Trajectory], label: str, *, interleaved: bool = False
+) -> AsyncIterator[Trajectory]:
+    """Pass trajectories through, counting them on stderr when it is a terminal.
+
+    `interleaved`: the output is written while counting, so a counter on the same terminal would mix
+    with it; it is then only shown when stdout goes elsewhere (a file, a pipe).
+    """
+    enabled = not (interleaved and is_terminal(sys.stdout))
+    with Progress(label, enabled=enabled) as progress:
+        async for item in stream:
+            progress.advance()
+            yield item
 
 
 @jobs.command("trajectories")
@@ -132,7 +146,7 @@ async def list_trajectories(job_id: str, fmt: str) -> None:
     """List a job's trajectories, oldest first. json, jsonl and csv are exact, for machines."""
     loaded = await load_job(job_id)
     out = sys.stdout
-    stream = loaded.iter_trajectories()
+    stream = _with_progress(loaded.iter_trajectories(), "reading trajectories", interleaved=fmt != "table")
     if fmt == "table":
         rows = [(t.id, _reward(t.reward), len(t.trajectory), _short(t.error)) async for t in stream]
         _table(["ID", "REWARD", "STEPS", "ERROR"], rows, out)
