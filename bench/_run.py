@@ -1,0 +1,463 @@
+"""The benchmark suite: starts local servers, loads data, prints a table of ratios measured in this run.
+
+Every SDK figure has a baseline measured in the same run against the same server: a pooled
+`httpx.AsyncClient` sending the same requests (Idempotency-Key included on POSTs, as the SDK sends
+it) and validating the answers' bytes into the same pydantic models. SDK and baseline rounds
+alternate and each figure is the median over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from bench._load import load_job as bulk_load_job
+from bench._servers import Served, hud_server, noop_server, rss_mb
+
+__all__ = ["ROWS", "main"]
+
+#: The first cell of every row the table prints, in order (the smoke test checks them).
+ROWS = (
+    "load_job per call",
+    "create_job per call",
+    "load_trajectories",
+    "iter_trajectories memory, small job",
+    "iter_trajectories memory, large job",
+    "embedded vs loopback HTTP",
+    "environments in one @job call",
+    "server pairs/s, SQLite, 1 worker",
+    "server RSS after load",
+    "server pairs/s, PostgreSQL, 4 vs 1 workers",
+)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    calls: int  # sequential calls per round, per-call figures
+    rounds: int
+    trajectories: int  # the load_trajectories job
+    steps: int
+    large: int  # trajectories of the large job iterated for memory
+    envs: int
+    env_rounds: int
+    load_seconds: float
+    load_runs: int
+    concurrency: int
+
+
+# Load-generator concurrency 8: httpx's pool itself slows down past ~8 requests in flight on one
+# client (measured against the do-nothing endpoint: 123 pairs/s at 8, 41 at 32, 21 at 64).
+FULL = Sizes(200, 7, 10_000, 10, 100_000, 1000, 3, 5.0, 3, 8)
+QUICK = Sizes(10, 2, 100, 2, 300, 20, 1, 0.5, 1, 4)
+
+
+@dataclass
+class Row:
+    what: str
+    sdk: str
+    baseline: str
+    result: str
+    goal: str
+    met: bool | None
+
+
+def _log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3f} ms"
+
+
+async def _alternate(
+    sdk: Callable[[], Awaitable[Any]], raw: Callable[[], Awaitable[Any]], rounds: int
+) -> tuple[float, float]:
+    """Median seconds of `sdk()` and of `raw()`, alternating which goes first, after one warm-up each."""
+    await sdk()
+    await raw()
+    times: dict[str, list[float]] = {"sdk": [], "raw": []}
+    for i in range(rounds):
+        order = [("sdk", sdk), ("raw", raw)] if i % 2 == 0 else [("raw", raw), ("sdk", sdk)]
+        for name, fn in order:
+            start = time.perf_counter()
+            await fn()
+            times[name].append(time.perf_counter() - start)
+    return statistics.median(times["sdk"]), statistics.median(times["raw"])
+
+
+def _use(base_url: str | None, api_key: str | None, home: Path) -> None:
+    """Point the SDK's settings at a server, or at the embedded default when both are None."""
+    from hud.settings import get_settings
+
+    for name, value in (("HUD_BASE_URL", base_url), ("HUD_API_KEY", api_key)):
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    os.environ["HUD_HOME"] = str(home)
+    get_settings.cache_clear()
+
+
+def _raw_client(base_url: str, api_key: str, connections: int = 100) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60.0, limits=limits
+    )
+
+
+def _post_headers() -> dict[str, str]:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+async def _per_call(served: Served, api_key: str, job_id: str, sizes: Sizes) -> list[Row]:
+    from hud.job import Job, create_job, load_job
+
+    n = sizes.calls
+    async with _raw_client(served.base_url, api_key) as raw:
+
+        async def sdk_load() -> None:
+            for _ in range(n):
+                await load_job(job_id)
+
+        async def raw_load() -> None:
+            for _ in range(n):
+                response = await raw.get(f"/v2/jobs/{job_id}")
+                response.raise_for_status()
+                Job.model_validate_json(response.content)
+
+        async def sdk_create() -> None:
+            for _ in range(n):
+                await create_job("bench-create", metadata={"agent": "bench"})
+
+        async def raw_create() -> None:
+            for _ in range(n):
+                body = {"name": "bench-create", "metadata": {"agent": "bench"}}
+                response = await raw.post("/v2/jobs", json=body, headers=_post_headers())
+                response.raise_for_status()
+                Job.model_validate_json(response.content)
+
+        rows = []
+        for what, sdk, base in (
+            ("load_job per call", sdk_load, raw_load),
+            ("create_job per call", sdk_create, raw_create),
+        ):
+            s, r = await _alternate(sdk, base, sizes.rounds)
+            ratio = s / r
+            rows.append(Row(what, _ms(s / n), _ms(r / n), f"{ratio:.3f}x", "<= 1.10x", ratio <= 1.10))
+        return rows
+
+
+async def _trajectories(served: Served, api_key: str, job_id: str, sizes: Sizes) -> Row:
+    from hud.job import load_job
+    from hud.trajectory import Trajectory
+
+    adapter = TypeAdapter(list[Trajectory])
+    job = await load_job(job_id)
+    expected = sizes.trajectories
+    async with _raw_client(served.base_url, api_key) as raw:
+
+        async def sdk() -> None:
+            assert len(await job.load_trajectories()) == expected
+
+        async def base() -> None:
+            response = await raw.get(f"/v2/jobs/{job_id}/trajectories")
+            response.raise_for_status()
+            assert len(adapter.validate_json(response.content)) == expected
+
+        s, r = await _alternate(sdk, base, max(3, sizes.rounds // 2))
+    ratio = s / r
+    what = f"{sizes.trajectories:,} x {sizes.steps} steps"
+    return Row("load_trajectories", f"{s:.3f} s", f"{r:.3f} s ({what})", f"{ratio:.3f}x", "<= 1.15x", ratio <= 1.15)
+
+
+def _memory(served: Served, api_key: str, job_id: str) -> dict[str, float]:
+    command = [sys.executable, "-m", "bench._memory", served.base_url, api_key, job_id]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=1800)
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+async def _embedded_vs_http(served: Served, api_key: str, home: Path, sizes: Sizes) -> Row:
+    from hud.job import create_job, load_job
+
+    _use(None, None, home)
+    local = await create_job("bench-embedded")
+    _use(served.base_url, None, home)
+    remote = await create_job("bench-loopback", api_key=api_key)
+    n = sizes.calls
+
+    async def embedded() -> None:
+        _use(None, None, home)
+        for _ in range(n):
+            await load_job(local.id)
+
+    async def loopback() -> None:
+        _use(served.base_url, api_key, home)
+        for _ in range(n):
+            await load_job(remote.id)
+
+    e, h = await _alternate(embedded, loopback, sizes.rounds)
+    _use(served.base_url, api_key, home)
+    ratio = e / h
+    return Row(
+        "embedded vs loopback HTTP", f"{_ms(e / n)} embedded", f"{_ms(h / n)} HTTP", f"{ratio:.3f}x", "< 1x", ratio < 1
+    )
+
+
+class _Created(BaseModel):
+    id: str
+    metadata: dict[str, Any] | None = None
+
+
+async def _many_envs(served: Served, api_key: str, sizes: Sizes) -> Row:
+    import hud
+    from hud.job import Job, job
+    from hud.trajectory import Trajectory
+
+    n = sizes.envs
+    errors = {"sdk": 0, "raw": 0}
+
+    @job("bench-envs")
+    async def sdk_run() -> None:
+        async def one(i: int) -> None:
+            env = await hud.gym.make("bench-gym", task_id=f"t-{i}")
+            await env.close(reward=1.0)
+
+        results = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+        errors["sdk"] += sum(isinstance(r, BaseException) for r in results)
+
+    async with _raw_client(served.base_url, api_key) as raw:
+
+        async def raw_run() -> None:
+            response = await raw.post("/v2/jobs", json={"name": "bench-envs"}, headers=_post_headers())
+            created = Job.model_validate_json(response.raise_for_status().content)
+            patch = await raw.patch(f"/v2/jobs/{created.id}", json={"status": "running"})
+            patch.raise_for_status()
+
+            async def one(i: int) -> None:
+                body = {"gym_id": "bench-gym", "run_id": created.id, "task_id": f"t-{i}"}
+                response = await raw.post("/v2/create_environment", json=body, headers=_post_headers())
+                env = _Created.model_validate_json(response.raise_for_status().content)
+                response = await raw.post(
+                    f"/v2/environments/{env.id}/close", json={"reward": 1.0}, headers=_post_headers()
+                )
+                Trajectory.model_validate_json(response.raise_for_status().content)
+
+            results = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+            errors["raw"] += sum(isinstance(r, BaseException) for r in results)
+            patch = await raw.patch(f"/v2/jobs/{created.id}", json={"status": "completed"})
+            patch.raise_for_status()
+
+        s, r = await _alternate(sdk_run, raw_run, sizes.env_rounds)
+    ratio = s / r
+    met = errors["sdk"] == 0 and ratio <= 1.2
+    return Row(
+        f"environments in one @job call ({n:,})",
+        f"{s:.2f} s, {errors['sdk']} errors",
+        f"{r:.2f} s, {errors['raw']} errors",
+        f"{ratio:.3f}x",
+        "0 errors; <= 1.2x",
+        met,
+    )
+
+
+async def _pairs_per_second(base_url: str, api_key: str, job_id: str, seconds: float, concurrency: int) -> float:
+    """Environments created + closed per second by `concurrency` loops over one pooled client."""
+    create = json.dumps({"gym_id": "bench-gym", "run_id": job_id}).encode()
+    close = b'{"reward":1.0}'
+    headers = {"Content-Type": "application/json"}
+    done = 0
+    failed: list[str] = []
+    async with _raw_client(base_url, api_key, connections=concurrency) as client:
+
+        async def loop(deadline: float, count: bool) -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                response = await client.post(
+                    "/v2/create_environment", content=create, headers={**headers, **_post_headers()}
+                )
+                if response.status_code != 200:
+                    failed.append(f"create {response.status_code} {response.text[:200]}")
+                    continue
+                env_id = json.loads(response.content)["id"]
+                response = await client.post(
+                    f"/v2/environments/{env_id}/close", content=close, headers={**headers, **_post_headers()}
+                )
+                if response.status_code != 200:
+                    failed.append(f"close {response.status_code} {response.text[:200]}")
+                elif count:
+                    done += 1
+
+        # Warm-up: open the connections and let the server's pools fill before counting.
+        warm = time.perf_counter() + min(1.0, seconds)
+        await asyncio.gather(*(loop(warm, False) for _ in range(concurrency)))
+        start = time.perf_counter()
+        await asyncio.gather(*(loop(start + seconds, True) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    if failed:
+        raise RuntimeError(f"{len(failed)} failed requests under load, e.g. {failed[0]}")
+    return done / elapsed
+
+
+def _throughput(served: Served, api_key: str, job_id: str, sizes: Sizes) -> float:
+    runs = [
+        asyncio.run(_pairs_per_second(served.base_url, api_key, job_id, sizes.load_seconds, sizes.concurrency))
+        for _ in range(sizes.load_runs)
+    ]
+    return statistics.median(runs)
+
+
+@contextlib.contextmanager
+def _postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh database on the PostgreSQL server of `admin_url`, dropped afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(admin_url).set(drivername="postgresql+psycopg")
+    name = f"hud_bench_{uuid.uuid4().hex[:12]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        from hud.server import dispose
+
+        dispose(url)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres(sizes: Sizes) -> Row:
+    admin_url = os.environ.get("HUD_TEST_POSTGRES_URL")
+    what = "server pairs/s, PostgreSQL, 4 vs 1 workers"
+    if not admin_url:
+        return Row(what, "-", "-", "skipped: HUD_TEST_POSTGRES_URL unset", "grows with workers", None)
+    from hud.server import create_key
+
+    with _postgres_database(admin_url) as url:
+        key = create_key(url, "bench")
+        job_id = bulk_load_job(url, "bench", trajectories_n=0, steps_n=0)
+        rates = {}
+        for workers in (1, 4):
+            _log(f"PostgreSQL, {workers} worker(s): {sizes.load_runs} x {sizes.load_seconds:g} s of load")
+            with hud_server(url, workers=workers) as served:
+                rates[workers] = _throughput(served, key, job_id, sizes)
+    ratio = rates[4] / rates[1]
+    return Row(
+        what, f"{rates[4]:.0f}/s (4 workers)", f"{rates[1]:.0f}/s (1 worker)", f"{ratio:.2f}x", "> 1x", ratio > 1
+    )
+
+
+def _machine() -> str:
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+
+
+def _table(rows: list[Row]) -> str:
+    lines = ["| what | SDK | baseline | ratio / value | goal | met |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        met = "n/a" if row.met is None else ("yes" if row.met else "NO")
+        lines.append(f"| {row.what} | {row.sdk} | {row.baseline} | {row.result} | {row.goal} | {met} |")
+    return "\n".join(lines)
+
+
+def run(sizes: Sizes, workdir: Path) -> list[Row]:
+    """Run every benchmark with `sizes`, in `workdir`; the rows of the table."""
+    from hud.server import create_key
+
+    database_url = f"sqlite:///{workdir / 'bench.db'}"
+    home = workdir / "home"
+    key = create_key(database_url, "bench")
+    _log(f"bulk-loading {sizes.trajectories:,} + {sizes.large:,} trajectories x {sizes.steps} steps")
+    small = bulk_load_job(database_url, "bench", trajectories_n=sizes.trajectories, steps_n=sizes.steps)
+    large = bulk_load_job(database_url, "bench", trajectories_n=sizes.large, steps_n=sizes.steps)
+    rows: list[Row] = []
+    with hud_server(database_url) as served:
+        _use(served.base_url, key, home)
+        _log("per-call load_job / create_job")
+        rows += asyncio.run(_per_call(served, key, small, sizes))
+        _log("load_trajectories")
+        rows.append(asyncio.run(_trajectories(served, key, small, sizes)))
+        _log("iter_trajectories memory (two job sizes, each in a child process)")
+        for label, job_id, n in (("small", small, sizes.trajectories), ("large", large, sizes.large)):
+            found = _memory(served, key, job_id)
+            assert found["count"] == n, found
+            growth = found["growth_mb"]
+            rows.append(
+                Row(
+                    f"iter_trajectories memory, {label} job",
+                    f"+{growth:.1f} MB peak RSS",
+                    f"{n:,} trajectories in {found['seconds']:.1f} s",
+                    f"{growth:.1f} MB",
+                    "<= 64 MB, flat",
+                    growth <= 64,
+                )
+            )
+        _log("embedded vs loopback HTTP")
+        rows.append(asyncio.run(_embedded_vs_http(served, key, home, sizes)))
+        _log(f"{sizes.envs} environments in one @job call")
+        rows.append(asyncio.run(_many_envs(served, key, sizes)))
+    job_id = bulk_load_job(database_url, "bench", trajectories_n=0, steps_n=0)
+    _log(f"server throughput, SQLite, 1 worker: {sizes.load_runs} x {sizes.load_seconds:g} s of load")
+    with hud_server(database_url) as served:
+        hud_rate = _throughput(served, key, job_id, sizes)
+        rss = rss_mb(served.pid)
+    _log("do-nothing endpoint, same load")
+    with noop_server() as served:
+        noop_rate = _throughput(served, key, job_id, sizes)
+    ratio = hud_rate / noop_rate
+    rows.append(
+        Row(
+            "server pairs/s, SQLite, 1 worker",
+            f"{hud_rate:.0f}/s",
+            f"{noop_rate:.0f}/s do-nothing",
+            f"{ratio:.2f}x",
+            ">= 0.6x",
+            ratio >= 0.6,
+        )
+    )
+    rows.append(Row("server RSS after load", f"{rss:.0f} MB", "-", f"{rss:.0f} MB", "<= 200 MB", rss <= 200))
+    rows.append(_postgres(sizes))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the suite and print the table; 0 when it ran (whether or not every goal is met)."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the scripts run, not the figures")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    for name in list(os.environ):
+        if name.startswith("HUD_") and name != "HUD_TEST_POSTGRES_URL":
+            del os.environ[name]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hud-bench-") as workdir:
+        rows = run(sizes, Path(workdir))
+    print(f"machine: {_machine()}")
+    print(f"mode: {'quick' if args.quick else 'full'}, {time.perf_counter() - started:.0f} s")
+    print(_table(rows))
+    return 0

@@ -1,0 +1,82 @@
+"""Server subprocesses on loopback for the benchmarks: `hud server`, and the do-nothing endpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+__all__ = ["Served", "hud_server", "noop_server", "rss_mb"]
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    pid: int
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _serve(command: list[str], port: int) -> Iterator[Served]:
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"{command[:4]} exited with {process.returncode}:\n{log.read().decode()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(base_url + "/v2/health", timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[:4]} not healthy after 60 s")
+                time.sleep(0.05)
+            yield Served(base_url, process.pid)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextlib.contextmanager
+def hud_server(database_url: str, *, workers: int = 1) -> Iterator[Served]:
+    """`hud server` on a free loopback port, with API keys required."""
+    port = _free_port()
+    command = [sys.executable, "-m", "hud._cli", "server", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--db", database_url, "--workers", str(workers), "--log-level", "warning"]
+    with _serve(command, port) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def noop_server() -> Iterator[Served]:
+    """The do-nothing ASGI endpoint (`bench._noop`) under uvicorn, on a free loopback port."""
+    port = _free_port()
+    with _serve([sys.executable, "-m", "bench._noop", str(port)], port) as served:
+        yield served
+
+
+def rss_mb(pid: int) -> float:
+    """The resident memory of process `pid`, in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")

@@ -1,0 +1,39 @@
+"""The benchmark suite runs end to end in its tiny `--quick` mode (figures are not checked: see bench/)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _servers import postgres_url
+
+from bench._run import ROWS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.live
+def test_quick_bench_prints_every_row() -> None:
+    # The PostgreSQL row runs too when HUD_TEST_POSTGRES_URL is set (as in CI), else it says skipped.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUD_")}
+    if postgres_url() is not None:
+        env["HUD_TEST_POSTGRES_URL"] = str(postgres_url())
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    firsts = [line.split("|")[1].strip() for line in table[2:]]
+    assert len(ROWS) == len(firsts), done.stdout
+    for expected, actual in zip(ROWS, firsts, strict=True):
+        assert actual.startswith(expected), done.stdout
+    assert "machine:" in done.stdout
