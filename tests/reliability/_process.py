@@ -25,6 +25,7 @@ class ServerProcess:
         workers: `--workers`.
         host: `--host`, or None to leave the server's default.
         log_level: `--log-level`.
+        extra: More command-line options.
     """
 
     def __init__(
@@ -35,12 +36,14 @@ class ServerProcess:
         workers: int = 1,
         host: str | None = "127.0.0.1",
         log_level: str = "warning",
+        extra: list[str] | None = None,
     ) -> None:
         self.database_url = database_url
         self.log_path = log_path
         self.workers = workers
         self.host = host
         self.log_level = log_level
+        self.extra = extra or []
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -51,6 +54,7 @@ class ServerProcess:
         command += ["--workers", str(self.workers), "--log-level", self.log_level]
         if self.host is not None:
             command += ["--host", self.host]
+        command += self.extra
         with self.log_path.open("ab") as log:
             # A session of its own: kill() reaches uvicorn's worker processes too.
             self.process = subprocess.Popen(
