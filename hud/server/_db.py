@@ -16,6 +16,8 @@ __all__ = ["dispose", "get_engine", "is_postgres", "normalize_url", "write_engin
 
 # Writers wait for each other instead of failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_S = 30.0
+# A PRAGMA takes no bound parameters: the statement is fixed here, from the constant alone.
+_BUSY_TIMEOUT_PRAGMA = "PRAGMA busy_timeout = %d" % int(SQLITE_BUSY_TIMEOUT_S * 1000)  # noqa: UP031
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -54,7 +56,7 @@ def _sqlite_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            cursor.execute(_BUSY_TIMEOUT_PRAGMA)
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode = WAL")
                 # With WAL, NORMAL loses no committed data on a process crash, only on power loss.
