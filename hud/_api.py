@@ -99,6 +99,20 @@ def _client_key(settings: Settings) -> _ClientKey:
     return (settings.mode, where, key, settings.timeout)
 
 
+#: Requests in flight per event loop, httpx's default pool size: beyond it requests would queue inside
+#: httpcore, whose queue handling grows quadratic in its length (thousands of concurrent environments).
+MAX_CONCURRENT_REQUESTS = 100
+_limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _limit() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    limit = _limits.get(loop)
+    if limit is None:
+        limit = _limits[loop] = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
+    return limit
+
+
 def _pooled_client(settings: Settings) -> AuthenticatedClient:
     # One client per event loop: an httpx.AsyncClient's connections belong to the loop that opened them.
     loop = asyncio.get_running_loop()
@@ -167,7 +181,8 @@ async def _send(
         retry_after: float | None = None
         error: HudError
         try:
-            response = await call(client)
+            async with _limit():
+                response = await call(client)
         except httpx.TimeoutException as exc:
             error = APITimeoutError(f"{operation}: no answer within {settings.timeout:g} s ({type(exc).__name__})")
         except httpx.TransportError as exc:
