@@ -29,6 +29,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from bench._load import load_job as bulk_load_job
+from bench._loadgen import Generator, choose
 from bench._servers import Served, hud_server, noop_server, rss_mb
 
 __all__ = ["ROWS", "main"]
@@ -59,13 +60,15 @@ class Sizes:
     env_rounds: int
     load_seconds: float
     load_runs: int
-    concurrency: int
+    python_connections: int  # Python fallback generator: loops in flight
+    wrk_connections: int  # wrk: connections (one wrk thread)
 
 
-# Load-generator concurrency 8: httpx's pool itself slows down past ~8 requests in flight on one
+# Python fallback at 8 in flight: httpx's pool itself slows down past ~8 requests in flight on one
 # client (measured against the do-nothing endpoint: 123 pairs/s at 8, 41 at 32, 21 at 64).
-FULL = Sizes(200, 7, 10_000, 10, 100_000, 1000, 3, 3.0, 7, 8)
-QUICK = Sizes(10, 2, 100, 2, 300, 20, 1, 0.5, 1, 4)
+# wrk at 16 connections on one thread: enough to keep 1 to 4 server workers busy on 2 cores.
+FULL = Sizes(200, 7, 10_000, 10, 100_000, 1000, 3, 3.0, 7, 8, 16)
+QUICK = Sizes(10, 2, 100, 2, 300, 20, 1, 0.5, 1, 4, 16)
 
 
 @dataclass
@@ -278,53 +281,36 @@ async def _many_envs(served: Served, api_key: str, sizes: Sizes) -> Row:
     )
 
 
-async def _pairs_per_second(base_url: str, api_key: str, job_id: str, seconds: float, concurrency: int) -> float:
-    """Environments created + closed per second by `concurrency` loops over one pooled client."""
-    create = json.dumps({"gym_id": "bench-gym", "run_id": job_id}).encode()
-    close = b'{"reward":1.0}'
-    headers = {"Content-Type": "application/json"}
-    done = 0
-    failed: list[str] = []
-    async with _raw_client(base_url, api_key, connections=concurrency) as client:
+@dataclass(frozen=True)
+class Throughput:
+    """Median pairs/s of two servers loaded in alternating runs, and the errors of every run."""
 
-        async def loop(deadline: float, count: bool) -> None:
-            nonlocal done
-            while time.perf_counter() < deadline:
-                response = await client.post(
-                    "/v2/create_environment", content=create, headers={**headers, **_post_headers()}
-                )
-                if response.status_code != 200:
-                    failed.append(f"create {response.status_code} {response.text[:200]}")
-                    continue
-                env_id = json.loads(response.content)["id"]
-                response = await client.post(
-                    f"/v2/environments/{env_id}/close", content=close, headers={**headers, **_post_headers()}
-                )
-                if response.status_code != 200:
-                    failed.append(f"close {response.status_code} {response.text[:200]}")
-                elif count:
-                    done += 1
-
-        # Warm-up: open the connections and let the server's pools fill before counting.
-        warm = time.perf_counter() + min(1.0, seconds)
-        await asyncio.gather(*(loop(warm, False) for _ in range(concurrency)))
-        start = time.perf_counter()
-        await asyncio.gather(*(loop(start + seconds, True) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    if failed:
-        raise RuntimeError(f"{len(failed)} failed requests under load, e.g. {failed[0]}")
-    return done / elapsed
+    first: float
+    second: float
+    first_errors: int
+    second_errors: int
 
 
-def _throughputs(first: Served, second: Served, api_key: str, job_id: str, sizes: Sizes) -> tuple[float, float]:
-    """Median pairs/s of two live servers, loaded in alternating runs (this machine is shared and noisy)."""
+def _throughputs(
+    first: Served, second: Served, api_key: str, job_id: str, sizes: Sizes, generator: Generator
+) -> Throughput:
+    """Median pairs/s of two live servers, loaded in alternating runs after one warm-up run each."""
     rates: tuple[list[float], list[float]] = ([], [])
+    errors = [0, 0]
+    if generator.wrk:  # the Python generator warms up inside each run
+        for index, served in ((0, first), (1, second)):
+            errors[index] += generator.run(served.base_url, api_key, job_id, 1.0).errors
     for i in range(sizes.load_runs):
         order = [(0, first), (1, second)] if i % 2 == 0 else [(1, second), (0, first)]
         for index, served in order:
-            rate = _pairs_per_second(served.base_url, api_key, job_id, sizes.load_seconds, sizes.concurrency)
-            rates[index].append(asyncio.run(rate))
-    return statistics.median(rates[0]), statistics.median(rates[1])
+            pairs = generator.run(served.base_url, api_key, job_id, sizes.load_seconds)
+            rates[index].append(pairs.rate)
+            errors[index] += pairs.errors
+    return Throughput(statistics.median(rates[0]), statistics.median(rates[1]), errors[0], errors[1])
+
+
+def _errors(n: int) -> str:
+    return f"{n} error" if n == 1 else f"{n} errors"
 
 
 @contextlib.contextmanager
@@ -349,9 +335,9 @@ def _postgres_database(admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _postgres(sizes: Sizes) -> Row:
+def _postgres(sizes: Sizes, generator: Generator) -> Row:
     admin_url = os.environ.get("HUD_TEST_POSTGRES_URL")
-    what = "server pairs/s, PostgreSQL, 4 vs 1 workers"
+    what = f"server pairs/s, PostgreSQL, 4 vs 1 workers ({generator.name})"
     if not admin_url:
         return Row(what, "-", "-", "skipped: HUD_TEST_POSTGRES_URL unset", "grows with workers", None)
     from hud.server import create_key
@@ -361,9 +347,16 @@ def _postgres(sizes: Sizes) -> Row:
         job_id = bulk_load_job(url, "bench", trajectories_n=0, steps_n=0)
         _log(f"PostgreSQL, 1 and 4 workers: {sizes.load_runs} x {sizes.load_seconds:g} s of load each, alternating")
         with hud_server(url, workers=4) as four, hud_server(url, workers=1) as one:
-            rate4, rate1 = _throughputs(four, one, key, job_id, sizes)
-    ratio = rate4 / rate1
-    return Row(what, f"{rate4:.0f}/s (4 workers)", f"{rate1:.0f}/s (1 worker)", f"{ratio:.2f}x", "> 1x", ratio > 1)
+            got = _throughputs(four, one, key, job_id, sizes, generator)
+    ratio = got.first / got.second
+    return Row(
+        what,
+        f"{got.first:.0f}/s (4 workers), {_errors(got.first_errors)}",
+        f"{got.second:.0f}/s (1 worker), {_errors(got.second_errors)}",
+        f"{ratio:.2f}x",
+        "> 1x, 0 errors",
+        ratio > 1 and got.first_errors == got.second_errors == 0,
+    )
 
 
 def _machine() -> str:
@@ -384,7 +377,7 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run(sizes: Sizes, workdir: Path) -> list[Row]:
+def run(sizes: Sizes, workdir: Path, generator: Generator) -> list[Row]:
     """Run every benchmark with `sizes`, in `workdir`; the rows of the table."""
     from hud.server import create_key
 
@@ -421,23 +414,26 @@ def run(sizes: Sizes, workdir: Path) -> list[Row]:
         _log(f"{sizes.envs} environments in one @job call")
         rows.append(asyncio.run(_many_envs(served, key, sizes)))
     job_id = bulk_load_job(database_url, "bench", trajectories_n=0, steps_n=0)
-    _log(f"server vs do-nothing endpoint, SQLite, 1 worker: {sizes.load_runs} x {sizes.load_seconds:g} s each")
+    _log(
+        f"server vs do-nothing endpoint, SQLite, 1 worker ({generator.name}): "
+        f"{sizes.load_runs} x {sizes.load_seconds:g} s each"
+    )
     with hud_server(database_url) as served, noop_server() as noop:
-        hud_rate, noop_rate = _throughputs(served, noop, key, job_id, sizes)
+        got = _throughputs(served, noop, key, job_id, sizes, generator)
         rss = rss_mb(served.pid)
-    ratio = hud_rate / noop_rate
+    ratio = got.first / got.second
     rows.append(
         Row(
-            "server pairs/s, SQLite, 1 worker",
-            f"{hud_rate:.0f}/s",
-            f"{noop_rate:.0f}/s do-nothing",
+            f"server pairs/s, SQLite, 1 worker ({generator.name})",
+            f"{got.first:.0f}/s, {_errors(got.first_errors)}",
+            f"{got.second:.0f}/s do-nothing, {_errors(got.second_errors)}",
             f"{ratio:.2f}x",
-            ">= 0.6x",
-            ratio >= 0.6,
+            ">= 0.6x, 0 errors",
+            ratio >= 0.6 and got.first_errors == got.second_errors == 0,
         )
     )
     rows.append(Row("server RSS after load", f"{rss:.0f} MB", "-", f"{rss:.0f} MB", "<= 200 MB", rss <= 200))
-    rows.append(_postgres(sizes))
+    rows.append(_postgres(sizes, generator))
     return rows
 
 
@@ -445,15 +441,26 @@ def main(argv: list[str] | None = None) -> int:
     """Run the suite and print the table; 0 when it ran (whether or not every goal is met)."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the scripts run, not the figures")
+    parser.add_argument(
+        "--generator",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator of the server-throughput rows: wrk when on PATH (auto), else the Python fallback",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    generator = choose(
+        args.generator, wrk_connections=sizes.wrk_connections, python_connections=sizes.python_connections
+    )
     for name in list(os.environ):
         if name.startswith("HUD_") and name != "HUD_TEST_POSTGRES_URL":
             del os.environ[name]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hud-bench-") as workdir:
-        rows = run(sizes, Path(workdir))
+        rows = run(sizes, Path(workdir), generator)
     print(f"machine: {_machine()}")
     print(f"mode: {'quick' if args.quick else 'full'}, {time.perf_counter() - started:.0f} s")
+    runs = f"{sizes.load_runs} alternating runs per server after a warm-up, medians"
+    print(f"load generator (server pairs/s rows): {generator.describe(sizes.load_seconds)}; {runs}")
     print(_table(rows))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,7 @@ def test_quick_bench_prints_every_row() -> None:
     for expected, actual in zip(ROWS, firsts, strict=True):
         assert actual.startswith(expected), done.stdout
     assert "machine:" in done.stdout
+    # wrk when it is on PATH, else the Python fallback: either way the table says which one ran.
+    generator = "wrk" if shutil.which("wrk") else "python"
+    assert f"load generator (server pairs/s rows): {'wrk' if generator == 'wrk' else 'Python'}" in done.stdout
+    assert f"server pairs/s, SQLite, 1 worker ({generator})" in done.stdout

@@ -1,0 +1,135 @@
+"""Load generators for the server-throughput rows: `wrk` with `bench/_pairs.lua`, or a Python fallback.
+
+Both send the same requests: POST /v2/create_environment for one job, then POST
+/v2/environments/{id}/close with the id just answered, each with an Idempotency-Key (the SDK sends
+one) and `Authorization: Bearer <key>`. A pair is a close answered 2xx; every non-2xx answer (and,
+for wrk, every socket error) is counted as an error, never dropped.
+
+`wrk` (C, one epoll thread) costs little CPU, so on a 2-core machine the server is what is measured.
+The Python fallback (asyncio loops over one pooled httpx client) is used when `wrk` is not on PATH;
+it is itself the bottleneck there (about 50 to 120 pairs/s against a do-nothing endpoint).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+__all__ = ["Generator", "Pairs", "choose"]
+
+_SCRIPT = Path(__file__).with_name("_pairs.lua")
+_SUMMARY = re.compile(
+    r"^hud-bench creates=(\d+) closes=(\d+) errors=(\d+) socket_errors=(\d+) seconds=([0-9.]+)$", re.M
+)
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """One timed run: environments created + closed per second, and the failed requests."""
+
+    rate: float
+    errors: int
+
+
+@dataclass(frozen=True)
+class Generator:
+    """A load generator: `wrk` (path set) or the Python fallback (`wrk` None)."""
+
+    wrk: str | None
+    connections: int
+    threads: int = 1
+
+    @property
+    def name(self) -> str:
+        return "wrk" if self.wrk else "python"
+
+    def describe(self, seconds: float) -> str:
+        if self.wrk:
+            version = subprocess.run([self.wrk, "--version"], capture_output=True, text=True, check=False)
+            first = (version.stdout or version.stderr).split("Copyright")[0].strip() or "wrk"
+            return (
+                f"{first}, -t{self.threads} -c{self.connections} -d{_wrk_seconds(seconds)}s, "
+                "script bench/_pairs.lua (create then close, Idempotency-Key per POST)"
+            )
+        return (
+            f"Python fallback (wrk not on PATH): {self.connections} asyncio loops over one pooled "
+            f"httpx client, {seconds:g} s per run; it limits the figures itself"
+        )
+
+    def run(self, base_url: str, api_key: str, job_id: str, seconds: float) -> Pairs:
+        """One run of `seconds` against `base_url`."""
+        if self.wrk:
+            return _wrk_run(self.wrk, self.threads, self.connections, base_url, api_key, job_id, seconds)
+        return asyncio.run(_python_run(base_url, api_key, job_id, seconds, self.connections))
+
+
+def choose(kind: str, *, wrk_connections: int, python_connections: int) -> Generator:
+    """`kind` auto (wrk when on PATH), wrk (required) or python."""
+    path = shutil.which("wrk") if kind in ("auto", "wrk") else None
+    if kind == "wrk" and path is None:
+        raise SystemExit("--generator wrk: wrk is not on PATH (Debian/Ubuntu: apt-get install wrk)")
+    if path:
+        return Generator(path, wrk_connections)
+    return Generator(None, python_connections)
+
+
+def _wrk_seconds(seconds: float) -> int:
+    return max(1, round(seconds))  # wrk takes whole seconds
+
+
+def _wrk_run(
+    wrk: str, threads: int, connections: int, base_url: str, api_key: str, job_id: str, seconds: float
+) -> Pairs:
+    duration = _wrk_seconds(seconds)
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"]
+    command += ["-s", str(_SCRIPT), "-H", f"Authorization: Bearer {api_key}", base_url + "/"]
+    command += ["--", job_id, uuid.uuid4().hex[:12]]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
+    found = _SUMMARY.search(done.stdout)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    _creates, closes, errors, socket_errors, elapsed = found.groups()
+    return Pairs(int(closes) / float(elapsed), int(errors) + int(socket_errors))
+
+
+async def _python_run(base_url: str, api_key: str, job_id: str, seconds: float, concurrency: int) -> Pairs:
+    create = json.dumps({"gym_id": "bench-gym", "run_id": job_id}).encode()
+    close = b'{"reward":1.0}'
+    done = 0
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    auth = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=base_url, headers=auth, timeout=60.0, limits=limits) as client:
+
+        async def loop(deadline: float, count: bool) -> None:
+            nonlocal done, errors
+            while time.perf_counter() < deadline:
+                key = {"Idempotency-Key": str(uuid.uuid4())}
+                response = await client.post("/v2/create_environment", content=create, headers=key)
+                if not response.is_success:
+                    errors += count
+                    continue
+                env_id = json.loads(response.content)["id"]
+                key = {"Idempotency-Key": str(uuid.uuid4())}
+                response = await client.post(f"/v2/environments/{env_id}/close", content=close, headers=key)
+                if not response.is_success:
+                    errors += count
+                elif count:
+                    done += 1
+
+        # Warm-up: open the connections and let the server's pools fill before counting.
+        warm = time.perf_counter() + min(1.0, seconds)
+        await asyncio.gather(*(loop(warm, False) for _ in range(concurrency)))
+        start = time.perf_counter()
+        await asyncio.gather(*(loop(start + seconds, True) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return Pairs(done / elapsed, errors)
