@@ -47,6 +47,7 @@ class Generator:
     wrk: str | None
     connections: int
     threads: int = 1
+    reconnect_every: int = 0  # wrk: every Nth request asks for Connection: close (0: keep-alive only)
 
     @property
     def name(self) -> str:
@@ -68,7 +69,7 @@ class Generator:
     def run(self, base_url: str, api_key: str, job_id: str, seconds: float) -> Pairs:
         """One run of `seconds` against `base_url`."""
         if self.wrk:
-            return _wrk_run(self.wrk, self.threads, self.connections, base_url, api_key, job_id, seconds)
+            return _wrk_run(self, base_url, api_key, job_id, seconds)
         return asyncio.run(_python_run(base_url, api_key, job_id, seconds, self.connections))
 
 
@@ -86,13 +87,12 @@ def _wrk_seconds(seconds: float) -> int:
     return max(1, round(seconds))  # wrk takes whole seconds
 
 
-def _wrk_run(
-    wrk: str, threads: int, connections: int, base_url: str, api_key: str, job_id: str, seconds: float
-) -> Pairs:
+def _wrk_run(generator: Generator, base_url: str, api_key: str, job_id: str, seconds: float) -> Pairs:
+    assert generator.wrk is not None
     duration = _wrk_seconds(seconds)
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"]
-    command += ["-s", str(_SCRIPT), "-H", f"Authorization: Bearer {api_key}", base_url + "/"]
-    command += ["--", job_id, uuid.uuid4().hex[:12]]
+    command = [generator.wrk, f"-t{generator.threads}", f"-c{generator.connections}", f"-d{duration}s"]
+    command += ["--timeout", "10s", "-s", str(_SCRIPT), "-H", f"Authorization: Bearer {api_key}", base_url + "/"]
+    command += ["--", job_id, uuid.uuid4().hex[:12], str(generator.reconnect_every)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
     found = _SUMMARY.search(done.stdout)
     if done.returncode != 0 or found is None:

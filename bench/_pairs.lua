@@ -9,7 +9,11 @@
 -- connection. A pair is a close answered 2xx. Any other status, or an answer that cannot be
 -- parsed, counts as an error; so do wrk's socket errors (connect, read, write, timeout).
 --
--- Arguments after `--`: job id, a nonce that makes the Idempotency-Keys unique across runs.
+-- Arguments after `--`: job id, a nonce that makes the Idempotency-Keys unique across runs, and
+-- optionally N > 0: every Nth request of a thread asks for `Connection: close`, so wrk reconnects.
+-- Without it wrk opens all its connections in one burst at the start and, under `uvicorn --workers`,
+-- the first worker to wake accepts them all and keeps them; reconnecting spreads them over the workers
+-- as separate clients would.
 -- done() prints one line: "hud-bench creates=N closes=N errors=N socket_errors=N seconds=S".
 
 local threads = {}
@@ -22,6 +26,7 @@ end
 function init(args)
    local job_id = args[1]
    nonce = args[2] or "0"
+   reconnect_every = tonumber(args[3] or "0")
    create_body = '{"gym_id":"bench-gym","run_id":"' .. job_id .. '"}'
    close_body = '{"reward":1.0}'
    base_headers = {}
@@ -42,6 +47,9 @@ local function headers()
       h[name] = value
    end
    h["Idempotency-Key"] = nonce .. "-" .. thread_number .. "-" .. sent
+   if reconnect_every > 0 and sent % reconnect_every == 0 then
+      h["Connection"] = "close"
+   end
    return h
 end
 
