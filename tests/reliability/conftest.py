@@ -59,6 +59,19 @@ def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
+def sqlite_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A `hud server` on SQLite only, for the tests whose PostgreSQL run would add time but no coverage."""
+    url = f"sqlite:///{tmp_path / 'sqlite-only.db'}"
+    process = ServerProcess(url, tmp_path / "server.log")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        dispose(url)
+
+
+@pytest.fixture
 async def sdk_cleanup() -> AsyncIterator[None]:
     """Closes the SDK's pooled connections after the test."""
     yield

@@ -8,7 +8,7 @@ or on a live `hud server` where keys and body limits matter.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -223,31 +223,19 @@ async def _aiter_first(iterator: Any) -> object:
 # -- keys and body size: a live server ------------------------------------------------------------
 
 
-@pytest.fixture
-def small_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    url = f"sqlite:///{tmp_path / 'keys.db'}"
-    process = ServerProcess(url, tmp_path / "server.log")
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-        dispose(url)
-
-
 @pytest.mark.live
 async def test_sdk_keys_missing_malformed_unknown_revoked(
-    small_server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+    sqlite_server: ServerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = create_key(small_server.database_url, "acct")
-    use_server(monkeypatch, small_server.base_url, key, timeout=10, retries=1)
+    key = create_key(sqlite_server.database_url, "acct")
+    use_server(monkeypatch, sqlite_server.base_url, key, timeout=10, retries=1)
     try:
         created = await create_job("mine")
         for wrong, expected in [("hud_unknown", "unknown or revoked"), ("x" * 300, "unknown or revoked")]:
             with pytest.raises(errors.AuthenticationError, match=expected) as caught:
                 await load_job(created.id, api_key=wrong)
             assert wrong not in str(caught.value)
-        revoke_key(small_server.database_url, key)
+        revoke_key(sqlite_server.database_url, key)
         with pytest.raises(errors.AuthenticationError, match="revoked") as caught:
             await load_job(created.id)
         assert key not in str(caught.value) and caught.value.status_code == 401

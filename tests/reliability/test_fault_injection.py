@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 
 import hud
 from hud.job import create_job, job, load_job
-from hud.server import create_key, dispose
+from hud.server import create_key
 from hud.server._schema import environments, steps
 
 from ._process import ServerProcess
@@ -25,19 +24,6 @@ pytestmark = [pytest.mark.live, pytest.mark.usefixtures("fast_retries", "sdk_cle
 TIMEOUT = 1.0
 # Only the first two attempts of a request can be faulted, so 6 retries always get through.
 RETRIES = 6
-
-
-@pytest.fixture
-def sqlite_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A `hud server` on SQLite only, for the tests whose PostgreSQL run would add time but no coverage."""
-    url = f"sqlite:///{tmp_path / 'faults.db'}"
-    process = ServerProcess(url, tmp_path / "server.log")
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-        dispose(url)
 
 
 @contextlib.asynccontextmanager
