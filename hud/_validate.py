@@ -9,7 +9,7 @@ from typing import Any
 from hud._constants import MAX_ID_LENGTH, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_LENGTH
 from hud.errors import InvalidInputError
 
-__all__ = ["check_id", "check_metadata", "check_name", "check_optional_text", "check_reward"]
+__all__ = ["check_id", "check_metadata", "check_name", "check_optional_text", "check_page_size", "check_reward"]
 
 
 def _check_text(what: str, value: object, max_length: int) -> str:
@@ -110,3 +110,10 @@ def check_reward(value: object) -> float | None:
     if not math.isfinite(value):
         raise InvalidInputError(f"reward must be finite, got {value!r}")
     return float(value)
+
+
+def check_page_size(value: object, high: int) -> int:
+    """A page size: an int from 1 to `high` (the spec's maximum for that operation)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise InvalidInputError(f"page_size must be an int from 1 to {high}, got {value!r}")
+    return value

@@ -31,7 +31,7 @@ from pydantic import ValidationError as _PydanticValidationError
 from hud import _api
 from hud._constants import JOB_PAGE_SIZE, MAX_ERROR_LENGTH, TRAJECTORY_PAGE_SIZE
 from hud._summary import JobSummary, SummaryBuilder
-from hud._validate import check_id, check_metadata, check_name, check_optional_text
+from hud._validate import check_id, check_metadata, check_name, check_optional_text, check_page_size
 from hud.errors import HudError, InvalidInputError, ServerError
 from hud.settings import Settings, get_settings
 from hud.trajectory import Trajectory
@@ -109,16 +109,9 @@ class Job(BaseModel):
             api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
             page_size: Trajectories per request (1 to 10000).
         """
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 10000:
-            raise InvalidInputError(f"page_size must be an int from 1 to 10000, got {page_size!r}")
-        settings = self._settings(api_key)
-        cursor: str | None = None
-        while True:
-            content, cursor = await _api.list_job_trajectories(settings, self.id, limit=page_size, cursor=cursor)
-            for trajectory in _validate_trajectories(content):
+        async for page in self._pages(self._settings(api_key), check_page_size(page_size, 10000)):
+            for trajectory in page:
                 yield trajectory
-            if cursor is None:
-                return
 
     async def load_trajectories(self, *, api_key: str | None = None) -> list[Trajectory]:
         """All of the job's trajectories, oldest first (paged through; see `iter_trajectories`).
@@ -126,16 +119,19 @@ class Job(BaseModel):
         Args:
             api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
         """
-        settings = self._settings(api_key)
         trajectories: list[Trajectory] = []
+        async for page in self._pages(self._settings(api_key), TRAJECTORY_PAGE_SIZE):
+            trajectories.extend(page)
+        return trajectories
+
+    async def _pages(self, settings: Settings, page_size: int) -> AsyncIterator[list[Trajectory]]:
+        # One page at a time; load_trajectories extends by whole pages, not item by item.
         cursor: str | None = None
         while True:
-            content, cursor = await _api.list_job_trajectories(
-                settings, self.id, limit=TRAJECTORY_PAGE_SIZE, cursor=cursor
-            )
-            trajectories.extend(_validate_trajectories(content))
+            content, cursor = await _api.list_job_trajectories(settings, self.id, limit=page_size, cursor=cursor)
+            yield _validate_trajectories(content)
             if cursor is None:
-                return trajectories
+                return
 
     async def summary(self, *, api_key: str | None = None) -> JobSummary:
         """The numbers of the job's trajectories: count, mean reward, success rate, errors, by status.
@@ -262,8 +258,7 @@ async def iter_jobs(
         api_key: Overrides HUD_API_KEY.
         page_size: Jobs per request (1 to 1000).
     """
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 1000:
-        raise InvalidInputError(f"page_size must be an int from 1 to 1000, got {page_size!r}")
+    check_page_size(page_size, 1000)
     settings = _settings(api_key)
     status = None if status is None else check_name(status, "status")
     name = None if name is None else check_name(name)

@@ -333,3 +333,25 @@ async def test_a_base_url_without_a_key_is_a_configuration_error(monkeypatch: py
 
     with pytest.raises(errors.ConfigurationError, match="HUD_API_KEY"):
         await load_job("j-1")
+
+
+@pytest.mark.parametrize("page_size", [0, -1, 10001, True, 2.5])
+async def test_bad_trajectory_page_sizes_are_refused_before_any_request(
+    remote: respx.MockRouter, page_size: object
+) -> None:
+    catch_all = remote.route().respond(500)
+    target = Job.model_validate(job_payload("j-1"))
+
+    with pytest.raises(errors.InvalidInputError, match="page_size must be an int from 1 to 10000"):
+        await anext(target.iter_trajectories(page_size=page_size))  # type: ignore[arg-type]
+
+    assert catch_all.call_count == 0
+
+
+async def test_bad_job_page_sizes_are_refused_before_any_request(remote: respx.MockRouter) -> None:
+    catch_all = remote.route().respond(500)
+
+    with pytest.raises(errors.InvalidInputError, match="page_size must be an int from 1 to 1000"):
+        await anext(iter_jobs(page_size=1001))
+
+    assert catch_all.call_count == 0
