@@ -158,7 +158,7 @@ class _Api:
                         raise in_flight_error()
                     self.in_flight.add(flight)
             try:
-                body, replayed = await run_in_threadpool(self.store.write, key, pending, _must(op), idempotency)
+                body, replayed = await self.store.write(key, pending, _must(op), idempotency)
             finally:
                 if flight is not None:
                     self.in_flight.discard(flight)

@@ -11,8 +11,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from hud.server._migrations import migrate
+from hud.server._writer import Writer
 
-__all__ = ["dispose", "get_engine", "is_postgres", "normalize_url", "write_engine"]
+__all__ = ["dispose", "get_engine", "is_postgres", "normalize_url", "sqlite_writer", "write_engine"]
 
 # Writers wait for each other instead of failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -20,6 +21,7 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 _BUSY_TIMEOUT_PRAGMA = "PRAGMA busy_timeout = %d" % int(SQLITE_BUSY_TIMEOUT_S * 1000)  # noqa: UP031
 
 _engines: dict[str, Engine] = {}
+_writers: dict[Engine, Writer] = {}
 _lock = threading.Lock()
 
 
@@ -99,6 +101,17 @@ def get_engine(database_url: str) -> Engine:
         return engine
 
 
+def sqlite_writer(engine: Engine) -> Writer | None:
+    """The process's one writer thread of a SQLite engine from `get_engine`; None for PostgreSQL."""
+    if is_postgres(engine):
+        return None
+    with _lock:
+        writer = _writers.get(engine)
+        if writer is None:
+            writer = _writers[engine] = Writer(write_engine(engine))
+        return writer
+
+
 def write_engine(engine: Engine) -> Engine:
     """`engine` with the option that makes SQLite transactions start as `BEGIN IMMEDIATE`."""
     return engine.execution_options(hud_write=True)
@@ -111,4 +124,7 @@ def dispose(database_url: str | None = None) -> None:
         for url in urls:
             engine = _engines.pop(url, None)
             if engine is not None:
+                writer = _writers.pop(engine, None)
+                if writer is not None:
+                    writer.close()
                 engine.dispose()

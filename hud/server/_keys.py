@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from hud.server._db import get_engine, write_engine
 from hud.server._schema import api_keys
+from hud.server._sql import Statement
 
 __all__ = ["KEY_PREFIX", "KeyInfo", "authenticate", "create_key", "hash_key", "list_keys", "revoke_key"]
 
@@ -20,8 +21,10 @@ MAX_ACCOUNT_LENGTH = 256
 
 # Keys are 256-bit random tokens, so a fast unsalted hash cannot be brute-forced; a slow KDF would
 # only add latency to every request.
-_by_hash = select(api_keys.c.account, api_keys.c.key_hash).where(
-    api_keys.c.key_hash == bindparam("h"), api_keys.c.revoked_at.is_(None)
+_by_hash = Statement(
+    select(api_keys.c.account, api_keys.c.key_hash).where(
+        api_keys.c.key_hash == bindparam("h"), api_keys.c.revoked_at.is_(None)
+    )
 )
 
 
@@ -54,10 +57,13 @@ def hash_key(key: str) -> str:
 def authenticate(conn: Connection, key: str) -> str | None:
     """The account of a valid, unrevoked `key`, or None."""
     digest = hash_key(key)
-    row = conn.execute(_by_hash, {"h": digest}).first()
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
+    row = _by_hash.one(conn, {"h": digest})
+    if row is None:
         return None
-    return str(row.account)
+    account, stored_hash = row
+    if not hmac.compare_digest(stored_hash, digest):
+        return None
+    return str(account)
 
 
 def _now() -> str:

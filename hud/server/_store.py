@@ -1,7 +1,9 @@
-"""Storage operations. Everything here is blocking: the app calls it through a thread pool.
+"""Storage operations.
 
-Each public method runs one transaction that authenticates the caller and performs the operation,
-so a request costs one pool checkout and one commit. Writers use `BEGIN IMMEDIATE` on SQLite.
+Each request runs in one transaction that authenticates the caller and performs the operation.
+Reads are blocking (the app calls them through a thread pool). Writes are awaited: on SQLite they
+run on the database's writer thread (`_writer.py`), which commits queued requests together; on
+PostgreSQL each runs its own transaction on a pool thread.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, text, update
+from starlette.concurrency import run_in_threadpool
 
-from hud.server._db import is_postgres, write_engine
+from hud.server._db import is_postgres, sqlite_writer, write_engine
 from hud.server._errors import ApiError
 from hud.server._keys import authenticate
 from hud.server._schema import environments, idempotency_keys, jobs, steps, trajectories
+from hud.server._sql import Statement
 from hud.server._validation import (
     EnvironmentClose,
     EnvironmentCreate,
@@ -70,15 +74,18 @@ def _loads_meta(value: str | None) -> Any:
 
 
 # Statements built once: SQLAlchemy caches their compiled form, so the hot path only binds values.
+# Those of the write path (and authentication) run as `Statement`s on the DBAPI cursor (_sql.py).
 _job_cols = (jobs.c.id, jobs.c.name, jobs.c.metadata, jobs.c.created_at, jobs.c.status, jobs.c.error)
 _get_job = select(*_job_cols).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account"))
-_job_exists = select(jobs.c.seq).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account"))
-_insert_job = insert(jobs)
-_insert_env = insert(environments)
-_env_state = select(environments.c.closed_at).where(
-    environments.c.id == bindparam("id"), environments.c.account == bindparam("account")
+_job_exists = Statement(select(jobs.c.seq).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account")))
+_insert_job = Statement(insert(jobs))
+_insert_env = Statement(insert(environments))
+_env_state = Statement(
+    select(environments.c.closed_at).where(
+        environments.c.id == bindparam("id"), environments.c.account == bindparam("account")
+    )
 )
-_bump_steps = (
+_bump_steps = Statement(
     update(environments)
     .where(
         environments.c.id == bindparam("env_id"),
@@ -88,8 +95,8 @@ _bump_steps = (
     .values(step_count=environments.c.step_count + bindparam("n"))
     .returning(environments.c.step_count)
 )
-_insert_steps = insert(steps)
-_close_env = (
+_insert_steps = Statement(insert(steps))
+_close_env = Statement(
     update(environments)
     .where(
         environments.c.id == bindparam("env_id"),
@@ -99,7 +106,7 @@ _close_env = (
     .values(closed_at=bindparam("now"))
     .returning(environments.c.job_id, environments.c.step_count)
 )
-_insert_trajectory = insert(trajectories)
+_insert_trajectory = Statement(insert(trajectories))
 _traj_cols = (
     trajectories.c.seq,
     trajectories.c.id,
@@ -111,7 +118,7 @@ _traj_cols = (
 _get_trajectory = select(*_traj_cols).where(
     trajectories.c.id == bindparam("id"), trajectories.c.account == bindparam("account")
 )
-_steps_of = select(steps.c.data).where(steps.c.env_id == bindparam("env_id")).order_by(steps.c.position)
+_steps_of = Statement(select(steps.c.data).where(steps.c.env_id == bindparam("env_id")).order_by(steps.c.position))
 _page_trajectories = (
     select(*_traj_cols)
     .where(
@@ -134,17 +141,20 @@ _page_steps = (
     )
     .order_by(trajectories.c.seq, steps.c.position)
 )
-_get_idem = select(
-    idempotency_keys.c.request_hash,
-    idempotency_keys.c.status_code,
-    idempotency_keys.c.body,
-    idempotency_keys.c.created_at,
-).where(idempotency_keys.c.account == bindparam("account"), idempotency_keys.c.key == bindparam("key"))
-_del_idem = delete(idempotency_keys).where(
-    idempotency_keys.c.account == bindparam("account"), idempotency_keys.c.key == bindparam("key")
+_get_idem = Statement(
+    select(idempotency_keys.c.request_hash, idempotency_keys.c.body, idempotency_keys.c.created_at).where(
+        idempotency_keys.c.account == bindparam("account"), idempotency_keys.c.key == bindparam("key")
+    )
 )
-_insert_idem = insert(idempotency_keys)
-_purge_idem = delete(idempotency_keys).where(idempotency_keys.c.created_at < bindparam("before"))
+_del_idem = Statement(
+    delete(idempotency_keys).where(
+        idempotency_keys.c.account == bindparam("account"), idempotency_keys.c.key == bindparam("key")
+    )
+)
+_insert_idem = Statement(insert(idempotency_keys))
+_purge_idem = Statement(delete(idempotency_keys).where(idempotency_keys.c.created_at < bindparam("before")))
+# Another transaction holding the key's lock is the same request still in flight (PostgreSQL).
+_try_lock = Statement(text("SELECT pg_try_advisory_xact_lock(:k)"))
 
 
 def _job_json(row: _Row) -> dict[str, Any]:
@@ -186,7 +196,8 @@ class Store:
 
     def __init__(self, engine: Engine, *, auth: bool) -> None:
         self.engine = engine
-        self._writer = write_engine(engine)
+        self._write_engine = write_engine(engine)
+        self._sqlite_writer = sqlite_writer(engine)
         self._auth = auth
         self._postgres = is_postgres(engine)
         self._last_purge = 0.0
@@ -214,7 +225,7 @@ class Store:
                 raise pending
             return op(conn, account)
 
-    def write(
+    async def write(
         self,
         key: str | None,
         pending: ApiError | None,
@@ -224,51 +235,69 @@ class Store:
         """Runs `op(conn, account)` in a write transaction and returns (JSON body, replayed).
 
         With `idempotency` = (Idempotency-Key, request hash), the first answer is stored in the same
-        transaction as the operation, so a crash leaves either both or neither.
+        transaction as the operation, so a crash leaves either both or neither. The answer comes
+        after the commit.
         """
-        with self._writer.begin() as conn:
-            account = self._account(conn, key)
-            if pending is not None:
-                raise pending
-            if idempotency is None:
-                return op(conn, account), False
-            idem_key, request_hash = idempotency
-            now = time.time()
-            if self._postgres:
-                # Another transaction holding the key is the same request still in flight.
-                lock = hashlib.sha256(f"{account}\x00{idem_key}".encode("utf-8", "surrogatepass")).digest()
-                got = conn.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": int.from_bytes(lock[:8], "big", signed=True)}
-                ).scalar()
-                if not got:
-                    raise in_flight_error()
-            stored = conn.execute(_get_idem, {"account": account, "key": idem_key}).first()
-            if stored is not None and stored.created_at < now - IDEMPOTENCY_TTL_S:
-                conn.execute(_del_idem, {"account": account, "key": idem_key})
-                stored = None
-            if stored is not None:
-                if stored.request_hash != request_hash:
-                    raise ApiError(
-                        422,
-                        "this Idempotency-Key was used for a different request: use a new key per request",
-                    )
-                return str(stored.body), True
-            body = op(conn, account)
-            conn.execute(
-                _insert_idem,
-                {
-                    "account": account,
-                    "key": idem_key,
-                    "request_hash": request_hash,
-                    "status_code": 200,
-                    "body": body,
-                    "created_at": now,
-                },
-            )
-            if now - self._last_purge > _PURGE_EVERY_S:
-                self._last_purge = now
-                conn.execute(_purge_idem, {"before": now - IDEMPOTENCY_TTL_S})
-            return body, False
+        if self._sqlite_writer is not None:
+            return await self._sqlite_writer.run(lambda conn: self._write_in(conn, key, pending, op, idempotency))
+        return await run_in_threadpool(self._write_own_transaction, key, pending, op, idempotency)
+
+    def _write_own_transaction(
+        self, key: str | None, pending: ApiError | None, op: Op[str], idempotency: tuple[str, str] | None
+    ) -> tuple[str, bool]:
+        with self._write_engine.begin() as conn:
+            return self._write_in(conn, key, pending, op, idempotency)
+
+    def _write_in(
+        self,
+        conn: Connection,
+        key: str | None,
+        pending: ApiError | None,
+        op: Op[str],
+        idempotency: tuple[str, str] | None,
+    ) -> tuple[str, bool]:
+        """The write inside the caller's transaction."""
+        account = self._account(conn, key)
+        if pending is not None:
+            raise pending
+        if idempotency is None:
+            return op(conn, account), False
+        idem_key, request_hash = idempotency
+        now = time.time()
+        if self._postgres:
+            # Another transaction holding the key is the same request still in flight.
+            lock = hashlib.sha256(f"{account}\x00{idem_key}".encode("utf-8", "surrogatepass")).digest()
+            got = _try_lock.one(conn, {"k": int.from_bytes(lock[:8], "big", signed=True)})
+            if not (got and got[0]):
+                raise in_flight_error()
+        stored = _get_idem.one(conn, {"account": account, "key": idem_key})
+        if stored is not None and stored[2] < now - IDEMPOTENCY_TTL_S:
+            _del_idem.run(conn, {"account": account, "key": idem_key})
+            stored = None
+        if stored is not None:
+            stored_hash, stored_body, _created = stored
+            if stored_hash != request_hash:
+                raise ApiError(
+                    422,
+                    "this Idempotency-Key was used for a different request: use a new key per request",
+                )
+            return str(stored_body), True
+        body = op(conn, account)
+        _insert_idem.run(
+            conn,
+            {
+                "account": account,
+                "key": idem_key,
+                "request_hash": request_hash,
+                "status_code": 200,
+                "body": body,
+                "created_at": now,
+            },
+        )
+        if now - self._last_purge > _PURGE_EVERY_S:
+            self._last_purge = now
+            _purge_idem.run(conn, {"before": now - IDEMPOTENCY_TTL_S})
+        return body, False
 
     def health(self) -> None:
         with self.engine.connect() as conn:
@@ -288,8 +317,8 @@ class Store:
                 "status": "created",
                 "error": None,
             }
-            conn.execute(
-                _insert_job,
+            _insert_job.run(
+                conn,
                 {
                     **job,
                     "account": account,
@@ -351,11 +380,11 @@ class Store:
     def create_environment(body: EnvironmentCreate) -> Op[str]:
         def op(conn: Connection, account: str) -> str:
             run_id = body.run_id
-            if run_id is not None and conn.execute(_job_exists, {"id": run_id, "account": account}).first() is None:
+            if run_id is not None and _job_exists.one(conn, {"id": run_id, "account": account}) is None:
                 raise NotFound("job (run_id)", run_id)
             env_id = str(uuid.uuid4())
-            conn.execute(
-                _insert_env,
+            _insert_env.run(
+                conn,
                 {
                     "id": env_id,
                     "account": account,
@@ -374,7 +403,7 @@ class Store:
 
     @staticmethod
     def _closed_or_missing(conn: Connection, account: str, env_id: str) -> ApiError:
-        if conn.execute(_env_state, {"id": env_id, "account": account}).first() is None:
+        if _env_state.one(conn, {"id": env_id, "account": account}) is None:
             return NotFound("environment", env_id)
         return ApiError(409, f"environment {env_id!r} is closed: create a new environment")
 
@@ -383,12 +412,13 @@ class Store:
         texts = [dumps(step.model_dump()) for step in body.steps]
 
         def op(conn: Connection, account: str) -> str:
-            count = conn.execute(_bump_steps, {"env_id": env_id, "acct": account, "n": len(texts)}).scalar()
-            if count is None:
+            bumped = _bump_steps.one(conn, {"env_id": env_id, "acct": account, "n": len(texts)})
+            if bumped is None:
                 raise Store._closed_or_missing(conn, account, env_id)
+            count = int(bumped[0])
             first = count - len(texts)
-            conn.execute(
-                _insert_steps, [{"env_id": env_id, "position": first + i, "data": t} for i, t in enumerate(texts)]
+            _insert_steps.run_many(
+                conn, [{"env_id": env_id, "position": first + i, "data": t} for i, t in enumerate(texts)]
             )
             return dumps({"id": env_id, "step_count": count})
 
@@ -398,24 +428,25 @@ class Store:
     def close_environment(env_id: str, body: EnvironmentClose) -> Op[str]:
         def op(conn: Connection, account: str) -> str:
             now = _now()
-            closed = conn.execute(_close_env, {"env_id": env_id, "acct": account, "now": now}).first()
+            closed = _close_env.one(conn, {"env_id": env_id, "acct": account, "now": now})
             if closed is None:
                 raise Store._closed_or_missing(conn, account, env_id)
-            conn.execute(
-                _insert_trajectory,
+            job_id, step_count = closed
+            _insert_trajectory.run(
+                conn,
                 {
                     "id": env_id,
                     "account": account,
-                    "job_id": closed.job_id,
+                    "job_id": job_id,
                     "reward": body.reward,
                     "logs": body.logs,
                     "error": body.error,
-                    "step_count": closed.step_count,
+                    "step_count": step_count,
                     "created_at": now,
                 },
             )
             # The row just written is known: answer from it instead of reading it back (one query less).
-            row = _Closed(env_id, body.reward, body.logs, body.error, closed.step_count)
+            row = _Closed(env_id, body.reward, body.logs, body.error, step_count)
             return _trajectory_json(row, Store._steps(conn, row))
 
         return op
@@ -424,7 +455,7 @@ class Store:
     def _steps(conn: Connection, row: _Row) -> list[str]:
         if not row.step_count:
             return []
-        return list(conn.execute(_steps_of, {"env_id": row.id}).scalars())
+        return [data for (data,) in _steps_of.all(conn, {"env_id": row.id})]
 
     @staticmethod
     def get_trajectory(trajectory_id: str) -> Op[str]:
@@ -463,7 +494,7 @@ class Store:
         """
 
         def op(conn: Connection, account: str) -> tuple[bytes, str | None, int | None, str]:
-            if conn.execute(_job_exists, {"id": job_id, "account": account}).first() is None:
+            if _job_exists.one(conn, {"id": job_id, "account": account}) is None:
                 raise NotFound("job", job_id)
             scope = ("trajectories", account, job_id)
             after = decode_cursor(cursor, scope) or 0

@@ -1,0 +1,202 @@
+"""SQLite's writer thread: queued requests share a transaction, each in its own savepoint.
+
+A blocker operation holds the writer while the operations under test queue up behind it, so they
+run as one batch whatever the timing; `batch_sizes` records what each transaction held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Connection, Engine, bindparam, event, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from hud.server import create_app, create_key
+from hud.server._db import get_engine, sqlite_writer
+from hud.server._schema import api_keys
+from hud.server._sql import Statement, raw_execute
+from hud.server._writer import MAX_BATCH, Writer
+
+from .conftest import BASE
+
+_insert = Statement(insert(api_keys))
+_ids = Statement(select(api_keys.c.id).order_by(api_keys.c.id))
+
+
+def _row(key_id: str) -> dict[str, Any]:
+    return {"id": key_id, "account": "a", "key_hash": "h-" + key_id, "created_at": "2026-01-01", "revoked_at": None}
+
+
+def _add(key_id: str) -> Callable[[Connection], str]:
+    def op(conn: Connection) -> str:
+        _insert.run(conn, _row(key_id))
+        return key_id
+
+    return op
+
+
+def _stored_in(conn: Connection) -> list[str]:
+    return [key_id for (key_id,) in _ids.all(conn, {})]
+
+
+def _stored(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return _stored_in(conn)
+
+
+class Held:
+    """An operation that keeps the writer busy until released, so that others queue behind it."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, conn: Connection) -> str:
+        self.started.set()
+        assert self.release.wait(10)
+        return "held"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    return get_engine(db_url)
+
+
+@pytest.fixture
+def writer(engine: Engine) -> Iterator[Writer]:
+    found = sqlite_writer(engine)
+    assert found is not None
+    yield found
+    found.close()
+
+
+def _queue_behind(writer: Writer, ops: list[Callable[[Connection], Any]]) -> list[concurrent.futures.Future[Any]]:
+    held = Held()
+    first = writer.submit(held)
+    assert held.started.wait(10)
+    futures = [writer.submit(op) for op in ops]
+    held.release.set()
+    assert first.result(10) == "held"
+    return futures
+
+
+def test_a_failing_request_rolls_back_alone(writer: Writer, engine: Engine) -> None:
+    def fails(conn: Connection) -> str:
+        _insert.run(conn, _row("b"))
+        raise LookupError("no such thing")
+
+    futures = _queue_behind(writer, [_add("a"), fails, _add("c")])
+    assert futures[0].result(10) == "a"
+    with pytest.raises(LookupError, match="no such thing"):
+        futures[1].result(10)
+    assert futures[2].result(10) == "c"
+    assert _stored(engine) == ["a", "c"]
+
+
+def test_a_broken_transaction_fails_the_whole_batch_and_the_writer_recovers(writer: Writer, engine: Engine) -> None:
+    def ends_the_transaction(conn: Connection) -> str:
+        # What SQLite does by itself on a full disk or an I/O error: the savepoints are gone.
+        raw_execute(conn, "ROLLBACK").close()
+        raise OSError("disk I/O error")
+
+    futures = _queue_behind(writer, [_add("a"), ends_the_transaction, _add("c")])
+    for future in futures:
+        with pytest.raises(OperationalError, match="no such savepoint"):
+            future.result(10)
+    # Nothing of the batch is stored, and "a" was not reported as done either.
+    assert _stored(engine) == []
+    assert writer.submit(_add("d")).result(10) == "d"
+    assert _stored(engine) == ["d"]
+
+
+def test_a_duplicate_insert_is_sqlalchemys_integrity_error_without_the_values(writer: Writer) -> None:
+    assert writer.submit(_add("a")).result(10) == "a"
+    with pytest.raises(IntegrityError) as caught:
+        writer.submit(_add("a")).result(10)
+    assert "h-a" not in str(caught.value)
+
+
+def test_queued_requests_share_one_transaction_up_to_the_cap(writer: Writer, engine: Engine) -> None:
+    commits: list[int] = []
+
+    def on_commit(conn: Connection) -> None:
+        commits.append(len(_stored_in(conn)))
+
+    ids = [f"k{i:03d}" for i in range(MAX_BATCH + 5)]
+    event.listen(engine, "commit", on_commit)
+    try:
+        futures = _queue_behind(writer, [_add(i) for i in ids])
+        assert [f.result(10) for f in futures] == ids
+    finally:
+        event.remove(engine, "commit", on_commit)
+    # The blocker commits alone, then MAX_BATCH requests in one transaction, then the last 5.
+    assert commits == [0, MAX_BATCH, MAX_BATCH + 5]
+    assert _stored(engine) == ids
+
+
+def test_a_cancelled_request_never_runs(writer: Writer, engine: Engine) -> None:
+    held = Held()
+    first = writer.submit(held)
+    assert held.started.wait(10)
+    dropped = writer.submit(_add("dropped"))
+    kept = writer.submit(_add("kept"))
+    assert dropped.cancel()
+    held.release.set()
+    first.result(10)
+    assert kept.result(10) == "kept"
+    assert _stored(engine) == ["kept"]
+
+
+def test_close_runs_what_is_queued_and_a_later_submit_starts_again(writer: Writer, engine: Engine) -> None:
+    held = Held()
+    writer.submit(held)
+    assert held.started.wait(10)
+    queued = writer.submit(_add("queued"))
+    closing = threading.Thread(target=writer.close)
+    closing.start()
+    held.release.set()
+    closing.join(10)
+    assert not closing.is_alive()
+    assert queued.result(0) == "queued"
+    assert writer.submit(_add("after")).result(10) == "after"
+    assert _stored(engine) == ["after", "queued"]
+
+
+def test_statement_needs_every_parameter_by_name(engine: Engine) -> None:
+    by_id = Statement(select(api_keys.c.account).where(api_keys.c.id == bindparam("id")))
+    literal = Statement(select(api_keys.c.account).where(api_keys.c.id == "x"))
+    with engine.connect() as conn:
+        assert by_id.one(conn, {"id": "nothing"}) is None
+        with pytest.raises(TypeError, match="bind every parameter by name"):
+            literal.one(conn, {})
+
+
+async def test_concurrent_requests_through_the_app_each_answered_once(db_url: str) -> None:
+    key = create_key(db_url, "alice")
+    app = create_app(db_url)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, headers=headers) as client:
+        job = (await client.post("/v2/jobs", json={"name": "batch"})).json()["id"]
+
+        async def pair(i: int) -> str:
+            env = await client.post("/v2/create_environment", json={"run_id": job, "gym_id": "g"})
+            assert env.status_code == 200, env.text
+            env_id = str(env.json()["id"])
+            if i % 5 == 0:  # some closes fail inside a batch: closing an unknown environment
+                missing = await client.post("/v2/environments/nope/close", json={})
+                assert missing.status_code == 404
+            closed = await client.post(f"/v2/environments/{env_id}/close", json={"reward": i})
+            assert closed.status_code == 200, closed.text
+            return env_id
+
+        env_ids = await asyncio.gather(*(pair(i) for i in range(60)))
+        listed = (await client.get(f"/v2/jobs/{job}/trajectories")).json()
+    assert len(set(env_ids)) == 60
+    assert sorted(t["id"] for t in listed) == sorted(env_ids)
+    assert sorted(t["reward"] for t in listed) == list(range(60))
