@@ -39,7 +39,9 @@ _SAVEPOINT = "SAVEPOINT hud_request"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT hud_request"
 _RELEASE = "RELEASE SAVEPOINT hud_request"
 
-_Job = tuple[Callable[[Connection], Any], concurrent.futures.Future[Any]]
+# A queued operation and who waits for it: a thread (concurrent future) or an event loop's task.
+_Waiter = concurrent.futures.Future[Any] | asyncio.Future[Any]
+_Job = tuple[Callable[[Connection], Any], _Waiter]
 _STOP = None
 
 
@@ -60,6 +62,20 @@ class Writer:
     def submit(self, fn: Callable[[Connection], T]) -> concurrent.futures.Future[T]:
         """Queues `fn(conn)` to run in a write transaction; the future resolves after the commit."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._put(fn, future)
+        return future
+
+    async def run(self, fn: Callable[[Connection], T]) -> T:
+        """`submit` for async callers: awaits the committed result.
+
+        The result comes back through the loop's own future, set once per batch and loop, not
+        through a concurrent future chained to it (which costs two callbacks per request).
+        """
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._put(fn, future)
+        return await future
+
+    def _put(self, fn: Callable[[Connection], Any], waiter: _Waiter) -> None:
         with self._lock:
             if self._queue is None:
                 self._queue = queue.SimpleQueue()
@@ -67,12 +83,7 @@ class Writer:
                     target=self._run, args=(self._queue,), name="hud-sqlite-writer", daemon=True
                 )
                 self._thread.start()
-            self._queue.put((fn, future))
-        return future
-
-    async def run(self, fn: Callable[[Connection], T]) -> T:
-        """`submit` for async callers: awaits the committed result."""
-        return await asyncio.wrap_future(self.submit(fn))
+            self._queue.put((fn, waiter))
 
     def close(self) -> None:
         """Stops the thread once the operations queued so far have run, and closes its connection."""
@@ -140,7 +151,7 @@ class Writer:
         except Exception as exc:
             if exc is alone_failed:
                 # The one operation raised and its transaction rolled back: its own error stands.
-                batch[0][1].set_exception(exc)
+                _settle(batch, [(False, exc)])
                 return True
             logger.warning("a write transaction of %d request(s) failed: %s", len(batch), exc)
             _fail(batch, exc)
@@ -159,7 +170,14 @@ def _next_batch(jobs: queue.SimpleQueue[_Job | None]) -> list[_Job] | None:
                 jobs.put(_STOP)  # run what was queued before the stop, then stop
                 return batch
             return None
-        if item[1].set_running_or_notify_cancel():
+        waiter = item[1]
+        # A request whose caller gave up before it started is skipped (a read of the state is
+        # atomic under the GIL; one cancelled just after still runs, and its answer is dropped).
+        if isinstance(waiter, concurrent.futures.Future):
+            wanted = waiter.set_running_or_notify_cancel()
+        else:
+            wanted = not waiter.cancelled()
+        if wanted:
             batch.append(item)
         if len(batch) >= MAX_BATCH:
             return batch
@@ -172,13 +190,31 @@ def _next_batch(jobs: queue.SimpleQueue[_Job | None]) -> list[_Job] | None:
 
 
 def _settle(batch: list[_Job], outcomes: list[tuple[bool, Any]]) -> None:
-    for (_fn, future), (ok, value) in zip(batch, outcomes, strict=True):
-        if ok:
-            future.set_result(value)
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for (_fn, waiter), (ok, value) in zip(batch, outcomes, strict=True):
+        if isinstance(waiter, concurrent.futures.Future):
+            _resolve(waiter, ok, value)
         else:
-            future.set_exception(value)
+            by_loop.setdefault(waiter.get_loop(), []).append((waiter, ok, value))
+    for loop, results in by_loop.items():
+        # One wake-up of each loop per batch.
+        with contextlib.suppress(RuntimeError):  # the loop was closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_resolve_all, results)
+
+
+def _resolve(future: concurrent.futures.Future[Any] | asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():  # an asyncio waiter cancelled meanwhile
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+def _resolve_all(results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in results:
+        _resolve(future, ok, value)
 
 
 def _fail(batch: list[_Job], exc: BaseException) -> None:
-    for _fn, future in batch:
-        future.set_exception(exc)
+    _settle(batch, [(False, exc)] * len(batch))

@@ -153,6 +153,21 @@ def test_a_cancelled_request_never_runs(writer: Writer, engine: Engine) -> None:
     assert _stored(engine) == ["kept"]
 
 
+async def test_an_awaited_request_cancelled_before_it_starts_never_runs(writer: Writer, engine: Engine) -> None:
+    held = Held()
+    first = writer.submit(held)
+    assert held.started.wait(10)
+    dropped = asyncio.create_task(writer.run(_add("dropped")))
+    kept = asyncio.create_task(writer.run(_add("kept")))
+    await asyncio.sleep(0)  # both are queued now
+    dropped.cancel()
+    held.release.set()
+    assert await asyncio.wait_for(kept, 10) == "kept"
+    assert dropped.cancelled()
+    first.result(10)
+    assert _stored(engine) == ["kept"]
+
+
 def test_close_runs_what_is_queued_and_a_later_submit_starts_again(writer: Writer, engine: Engine) -> None:
     held = Held()
     writer.submit(held)
