@@ -150,7 +150,8 @@ class _Api:
                     pending = ApiError(422, "the Idempotency-Key header must be 1 to 255 characters (use a UUID)")
                 else:
                     digest = hashlib.sha256(
-                        b"\x00".join([request.method.encode(), request.url.path.encode("utf-8", "replace"), raw])
+                        # scope["path"] is request.url.path without building the whole URL.
+                        b"\x00".join([request.method.encode(), request.scope["path"].encode("utf-8", "replace"), raw])
                     ).hexdigest()
                     idempotency = (idem_key, digest)
                     flight = (key or "", idem_key)
@@ -289,6 +290,8 @@ _LIST_JOBS_PARAMS = frozenset({"limit", "cursor", "status", "name"})
 
 def _check_query(request: Request, allowed: frozenset[str]) -> None:
     # A misspelt parameter (?limt=5) is refused rather than silently ignored, like unknown body fields.
+    if not request.scope.get("query_string"):
+        return
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         takes = ", ".join(sorted(allowed)) if allowed else "none"
