@@ -345,10 +345,8 @@ PG_RECONNECT_EVERY = 32
 
 def _postgres(sizes: Sizes, generator: Generator) -> Row:
     admin_url = os.environ.get("HUD_TEST_POSTGRES_URL")
-    if generator.wrk:
-        generator = dataclasses.replace(generator, reconnect_every=PG_RECONNECT_EVERY)
-    label = f"wrk, reconnect every {PG_RECONNECT_EVERY}" if generator.wrk else generator.name
-    what = f"server pairs/s, PostgreSQL, 4 vs 1 workers ({label})"
+    generator = dataclasses.replace(generator, reconnect_every=PG_RECONNECT_EVERY)
+    what = f"server pairs/s, PostgreSQL, 4 vs 1 workers ({generator.name}, reconnect every {PG_RECONNECT_EVERY})"
     if not admin_url:
         return Row(what, "-", "-", "skipped: HUD_TEST_POSTGRES_URL unset", "grows with workers", None)
     from hud.server import create_key
@@ -356,7 +354,7 @@ def _postgres(sizes: Sizes, generator: Generator) -> Row:
     with _postgres_database(admin_url) as url:
         key = create_key(url, "bench")
         job_id = bulk_load_job(url, "bench", trajectories_n=0, steps_n=0)
-        _log(f"PostgreSQL, 1 and 4 workers: {sizes.load_runs} x {sizes.load_seconds:g} s of load each, alternating")
+        _log(f"PostgreSQL, 4 and 1 workers ({generator.name}): {sizes.load_runs} x {sizes.load_seconds:g} s each")
         with hud_server(url, workers=4) as four, hud_server(url, workers=1) as one:
             got = _throughputs(four, one, key, job_id, sizes, generator)
     ratio = got.first / got.second
@@ -388,7 +386,7 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run(sizes: Sizes, workdir: Path, generator: Generator) -> list[Row]:
+def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
     """Run every benchmark with `sizes`, in `workdir`; the rows of the table."""
     from hud.server import create_key
 
@@ -425,26 +423,31 @@ def run(sizes: Sizes, workdir: Path, generator: Generator) -> list[Row]:
         _log(f"{sizes.envs} environments in one @job call")
         rows.append(asyncio.run(_many_envs(served, key, sizes)))
     job_id = bulk_load_job(database_url, "bench", trajectories_n=0, steps_n=0)
-    _log(
-        f"server vs do-nothing endpoint, SQLite, 1 worker ({generator.name}): "
-        f"{sizes.load_runs} x {sizes.load_seconds:g} s each"
-    )
     with hud_server(database_url) as served, noop_server() as noop:
-        got = _throughputs(served, noop, key, job_id, sizes, generator)
+        for generator in generators:
+            _log(
+                f"server vs do-nothing endpoint, SQLite, 1 worker ({generator.name}): "
+                f"{sizes.load_runs} x {sizes.load_seconds:g} s each"
+            )
+            got = _throughputs(served, noop, key, job_id, sizes, generator)
+            ratio = got.first / got.second
+            errors_ok = got.first_errors == got.second_errors == 0
+            rows.append(
+                Row(
+                    f"server pairs/s, SQLite, 1 worker ({generator.name})",
+                    f"{got.first:.0f}/s, {_errors(got.first_errors)}",
+                    f"{got.second:.0f}/s do-nothing, {_errors(got.second_errors)}",
+                    f"{ratio:.2f}x",
+                    # The goal is set with a Python load generator; wrk shows the server's CPU ceiling.
+                    ">= 0.6x, 0 errors" if not generator.wrk else "none (ceiling); 0 errors",
+                    (ratio >= 0.6 and errors_ok) if not generator.wrk else (None if errors_ok else False),
+                )
+            )
         rss = rss_mb(served.pid)
-    ratio = got.first / got.second
-    rows.append(
-        Row(
-            f"server pairs/s, SQLite, 1 worker ({generator.name})",
-            f"{got.first:.0f}/s, {_errors(got.first_errors)}",
-            f"{got.second:.0f}/s do-nothing, {_errors(got.second_errors)}",
-            f"{ratio:.2f}x",
-            ">= 0.6x, 0 errors",
-            ratio >= 0.6 and got.first_errors == got.second_errors == 0,
-        )
-    )
     rows.append(Row("server RSS after load", f"{rss:.0f} MB", "-", f"{rss:.0f} MB", "<= 200 MB", rss <= 200))
-    rows.append(_postgres(sizes, generator))
+    # Workers can only add throughput where the machine has cores to spare: on 2 cores the Python
+    # generator takes one, so this row uses wrk when there is one.
+    rows.append(_postgres(sizes, generators[-1]))
     return rows
 
 
@@ -456,11 +459,11 @@ def main(argv: list[str] | None = None) -> int:
         "--generator",
         choices=("auto", "wrk", "python"),
         default="auto",
-        help="load generator of the server-throughput rows: wrk when on PATH (auto), else the Python fallback",
+        help="load generators of the server-throughput rows: Python, plus wrk when on PATH (auto)",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    generator = choose(
+    generators = choose(
         args.generator, wrk_connections=sizes.wrk_connections, python_connections=sizes.python_connections
     )
     for name in list(os.environ):
@@ -468,10 +471,13 @@ def main(argv: list[str] | None = None) -> int:
             del os.environ[name]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hud-bench-") as workdir:
-        rows = run(sizes, Path(workdir), generator)
+        rows = run(sizes, Path(workdir), generators)
     print(f"machine: {_machine()}")
     print(f"mode: {'quick' if args.quick else 'full'}, {time.perf_counter() - started:.0f} s")
     runs = f"{sizes.load_runs} alternating runs per server after a warm-up, medians"
-    print(f"load generator (server pairs/s rows): {generator.describe(sizes.load_seconds)}; {runs}")
+    for generator in generators:
+        print(
+            f"load generator {generator.name} (server pairs/s rows): {generator.describe(sizes.load_seconds)}; {runs}"
+        )
     print(_table(rows))
     return 0
