@@ -110,8 +110,11 @@ class Job(BaseModel):
             page_size: Trajectories per request (1 to 10000).
         """
         async for page in self._pages(self._settings(api_key), check_page_size(page_size, 10000)):
-            for trajectory in page:
-                yield trajectory
+            # Popped rather than iterated: nothing here keeps a page, or the last trajectory yielded,
+            # referenced while the next page downloads and validates (that held two pages at once).
+            page.reverse()
+            while page:
+                yield page.pop()
 
     async def load_trajectories(self, *, api_key: str | None = None) -> list[Trajectory]:
         """All of the job's trajectories, oldest first (paged through; see `iter_trajectories`).
@@ -129,7 +132,10 @@ class Job(BaseModel):
         cursor: str | None = None
         while True:
             content, cursor = await _api.list_job_trajectories(settings, self.id, limit=page_size, cursor=cursor)
-            yield _validate_trajectories(content)
+            page = _validate_trajectories(content)
+            del content  # not kept through the next request
+            yield page
+            del page
             if cursor is None:
                 return
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import weakref
 from datetime import UTC, datetime
 
 import httpx
@@ -14,6 +16,7 @@ from _payloads import API_KEY, job_payload, trajectory_payload
 import hud
 from hud import errors
 from hud.job import Job, create_job, iter_jobs, load_job
+from hud.trajectory import Trajectory
 
 
 async def test_create_job_sends_the_wire_body_and_returns_a_job(remote: respx.MockRouter) -> None:
@@ -221,6 +224,35 @@ async def test_iter_trajectories_yields_page_by_page(remote: respx.MockRouter) -
         seen.append((trajectory.id, route.call_count))
 
     assert seen == [("t-1", 1), ("t-2", 2)]
+
+
+async def test_iter_trajectories_holds_one_page_at_a_time(remote: respx.MockRouter) -> None:
+    # What keeps iterating 100,000 trajectories flat: a page the caller let go of is garbage
+    # before the next page is requested, not kept alive while it downloads and validates.
+    first_page: list[weakref.ref[Trajectory]] = []
+    alive_at_second_request: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if "cursor" not in request.url.params:
+            return httpx.Response(
+                200, json=[trajectory_payload(f"t-{i}") for i in range(3)], headers={"X-Next-Cursor": "c2"}
+            )
+        gc.collect()
+        alive_at_second_request.append(sum(ref() is not None for ref in first_page))
+        return httpx.Response(200, json=[trajectory_payload("t-3")])
+
+    remote.get("/v2/jobs/j-1/trajectories").mock(side_effect=answer)
+    target = Job.model_validate(job_payload("j-1"))
+
+    ids = []
+    async for trajectory in target.iter_trajectories(page_size=3):
+        ids.append(trajectory.id)
+        if len(first_page) < 3:
+            first_page.append(weakref.ref(trajectory))
+        del trajectory
+
+    assert ids == ["t-0", "t-1", "t-2", "t-3"]
+    assert alive_at_second_request == [0]
 
 
 async def test_a_malformed_trajectories_body_raises_instead_of_returning_empty(remote: respx.MockRouter) -> None:
