@@ -117,6 +117,22 @@ def write_engine(engine: Engine) -> Engine:
     return engine.execution_options(hud_write=True)
 
 
+def _after_fork_in_child() -> None:
+    # A forked child (multiprocessing's default on Linux) inherits the parent's engines, pooled
+    # SQLite/PostgreSQL connections and writer objects, but not the writer threads: without this it
+    # would queue writes nobody runs, or share connections with its parent.
+    global _lock
+    _lock = threading.Lock()
+    for engine in _engines.values():
+        engine.dispose(close=False)  # the parent keeps using its connections; the child opens its own
+    for writer in _writers.values():
+        writer.forget_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def dispose(database_url: str | None = None) -> None:
     """Closes the pooled connections of one database URL, or of all when None."""
     with _lock:

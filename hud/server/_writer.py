@@ -75,6 +75,12 @@ class Writer:
         self._put(fn, future)
         return await future
 
+    def forget_after_fork(self) -> None:
+        """In a forked child: the parent's thread and queue do not exist here; the next submit starts anew."""
+        self._lock = threading.Lock()
+        self._queue = None
+        self._thread = None
+
     def _put(self, fn: Callable[[Connection], Any], waiter: _Waiter) -> None:
         with self._lock:
             if self._queue is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -181,6 +182,24 @@ def test_close_runs_what_is_queued_and_a_later_submit_starts_again(writer: Write
     assert queued.result(0) == "queued"
     assert writer.submit(_add("after")).result(10) == "after"
     assert _stored(engine) == ["after", "queued"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_forked_child_writes_through_a_writer_of_its_own(writer: Writer, engine: Engine, db_url: str) -> None:
+    # multiprocessing forks by default on Linux: the child inherits the writer but not its thread.
+    assert writer.submit(_add("parent")).result(10) == "parent"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code only
+        code = 1
+        try:
+            child = sqlite_writer(get_engine(db_url))
+            code = 0 if child is not None and child.submit(_add("child")).result(10) == "child" else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert writer.submit(_add("parent-again")).result(10) == "parent-again"
+    assert _stored(engine) == ["child", "parent", "parent-again"]
 
 
 def test_statement_needs_every_parameter_by_name(engine: Engine) -> None:
