@@ -19,7 +19,7 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hud._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, PLATFORM_BASE_URL, default_home
@@ -115,5 +115,18 @@ def get_settings() -> Settings:
     """The settings from the environment and `.env`, read once per process.
 
     Call `get_settings.cache_clear()` after changing the environment to read it again.
+
+    Raises:
+        ConfigurationError: a `HUD_*` variable (or `.env` entry) has a value that cannot work; the
+            message names each one and why, never the value of the key.
     """
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        from hud.errors import ConfigurationError
+
+        problems = "; ".join(
+            f"HUD_{str(error['loc'][0]).upper() if error['loc'] else '?'}: {error['msg']}" for error in exc.errors()
+        )
+        # from None: the ValidationError adds nothing the message lacks (its input is hidden anyway).
+        raise ConfigurationError(f"{problems} (fix or unset it in the environment or .env)") from None

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from hud import errors
 from hud.settings import Settings, get_settings
 
 
@@ -75,6 +76,31 @@ def test_a_blank_key_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_settings_are_refused_with_a_reason(field: str, value: object, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Settings(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("HUD_BASE_URL", "ftp://x", "HUD_BASE_URL: Value error, HUD_BASE_URL must start with http:// or https://"),
+        ("HUD_TIMEOUT", "0", "HUD_TIMEOUT: Input should be greater than 0"),
+        ("HUD_TIMEOUT", "soon", "HUD_TIMEOUT: Input should be a valid number"),
+        ("HUD_MAX_RETRIES", "-1", "HUD_MAX_RETRIES: Input should be greater than or equal to 0"),
+        ("HUD_API_KEY", "hud_secret with-a-space", "HUD_API_KEY: Value error, the API key"),
+    ],
+)
+def test_bad_environment_values_raise_configuration_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+
+    with pytest.raises(errors.ConfigurationError) as caught:
+        get_settings()
+
+    assert message in str(caught.value)
+    assert "environment or .env" in str(caught.value)
+    assert "hud_secret" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 def test_settings_are_frozen() -> None:
