@@ -83,7 +83,10 @@ class Writer:
 
     def _put(self, fn: Callable[[Connection], Any], waiter: _Waiter) -> None:
         with self._lock:
-            if self._queue is None:
+            if self._queue is None or self._thread is None or not self._thread.is_alive():
+                # Also after a thread that died: its queue is dropped rather than waited on forever.
+                if self._queue is not None:
+                    _fail_queued(self._queue, RuntimeError("the database's writer thread stopped"))
                 self._queue = queue.SimpleQueue()
                 self._thread = threading.Thread(
                     target=self._run, args=(self._queue,), name="hud-sqlite-writer", daemon=True
@@ -193,6 +196,16 @@ def _next_batch(jobs: queue.SimpleQueue[_Job | None]) -> list[_Job] | None:
             if batch:
                 return batch
             item = jobs.get()
+
+
+def _fail_queued(jobs: queue.SimpleQueue[_Job | None], exc: BaseException) -> None:
+    while True:
+        try:
+            item = jobs.get_nowait()
+        except queue.Empty:
+            return
+        if item is not _STOP:
+            _fail([item], exc)
 
 
 def _settle(batch: list[_Job], outcomes: list[tuple[bool, Any]]) -> None:

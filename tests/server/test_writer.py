@@ -202,6 +202,28 @@ def test_a_forked_child_writes_through_a_writer_of_its_own(writer: Writer, engin
     assert _stored(engine) == ["child", "parent", "parent-again"]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_writer_thread_fails_what_it_left_queued_and_is_replaced(
+    writer: Writer, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug that killed the thread must not leave every later write waiting forever.
+    def broken(jobs: object) -> None:
+        raise RuntimeError("bug in the writer")
+
+    monkeypatch.setattr("hud.server._writer._next_batch", broken)
+    stranded = writer.submit(_add("stranded"))
+    thread = writer._thread
+    assert thread is not None
+    thread.join(10)
+    assert not thread.is_alive()
+    monkeypatch.undo()
+
+    assert writer.submit(_add("after")).result(10) == "after"
+    with pytest.raises(RuntimeError, match="writer thread stopped"):
+        stranded.result(0)
+    assert _stored(engine) == ["after"]
+
+
 def test_statement_needs_every_parameter_by_name(engine: Engine) -> None:
     by_id = Statement(select(api_keys.c.account).where(api_keys.c.id == bindparam("id")))
     literal = Statement(select(api_keys.c.account).where(api_keys.c.id == "x"))
