@@ -271,11 +271,12 @@ class Store:
             if not (got and got[0]):
                 raise in_flight_error()
         stored = _get_idem.one(conn, {"account": account, "key": idem_key})
-        if stored is not None and stored[2] < now - IDEMPOTENCY_TTL_S:
-            _del_idem.run(conn, {"account": account, "key": idem_key})
-            stored = None
         if stored is not None:
-            stored_hash, stored_body, _created = stored
+            stored_hash, stored_body, created_at = stored
+            if created_at < now - IDEMPOTENCY_TTL_S:
+                _del_idem.run(conn, {"account": account, "key": idem_key})
+                stored = None
+        if stored is not None:
             if stored_hash != request_hash:
                 raise ApiError(
                     422,
