@@ -61,7 +61,9 @@ class _Spread:
     def __enter__(self) -> None:
         self.before = _worker_cpu_ticks(self.server)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is not None:
+            return  # the block's own failure says more
         after = _worker_cpu_ticks(self.server)
         busy = [pid for pid, ticks in after.items() if ticks > self.before.get(pid, 0)]
         assert len(busy) >= 2, f"the load reached {len(busy)} worker(s) of {WORKERS}: the test proved nothing"
