@@ -1,14 +1,15 @@
-"""Defaults in one place."""
+"""The SDK's own defaults in one place (what the server must agree on is in `hud._wire`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 __all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
-    "MAX_ID_LENGTH",
-    "MAX_NAME_LENGTH",
+    "JOB_PAGE_SIZE",
     "PLATFORM_BASE_URL",
     "RETRY_AFTER_CAP",
     "TRAJECTORY_PAGE_SIZE",
@@ -23,16 +24,6 @@ DEFAULT_MAX_RETRIES = 4
 RETRY_AFTER_CAP = 30.0
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 8.0
-#: Matches openapi.yaml (JobCreate.name, Id).
-MAX_NAME_LENGTH = 256
-MAX_ID_LENGTH = 128
-MAX_ERROR_LENGTH = 65536
-#: Matches openapi.yaml (Metadata): compact UTF-8 JSON, and request bodies nest at most 64 levels,
-#: the body itself being the first, so metadata (at level 2) has 63 levels left.
-MAX_METADATA_BYTES = 1024 * 1024
-MAX_METADATA_DEPTH = 63
-#: An action sits at level 5 of an appendSteps body (body, steps, step, actions, action).
-MAX_ACTION_DEPTH = 60
 #: Trajectories per request when paging through a job: large enough to amortise the round trip,
 #: small enough that memory stays flat however large the job.
 TRAJECTORY_PAGE_SIZE = 1000

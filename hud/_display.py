@@ -92,11 +92,11 @@ def _step_row(number: int, step: Any) -> str:
 
 def trajectory_html(trajectory: Trajectory) -> str:
     """The trajectory's outcome and its first steps as HTML."""
-    from hud._summary import trajectory_status
+    from hud._wire import trajectory_outcome
 
     rows = [
         ("id", f"<code>{escape(trajectory.id)}</code>"),
-        ("status", escape(trajectory_status(trajectory.reward, trajectory.error))),
+        ("status", escape(trajectory_outcome(trajectory.reward, trajectory.error))),
         ("reward", _reward(trajectory.reward)),
         ("steps", str(len(trajectory.trajectory))),
     ]

@@ -7,21 +7,10 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+from hud._wire import trajectory_outcome
 from hud.trajectory import Trajectory
 
-__all__ = ["SUCCESS_REWARD", "JobSummary", "SummaryBuilder", "trajectory_status"]
-
-#: A trajectory succeeded when its reward is at least this (here, in `hud jobs show` and the dashboard).
-SUCCESS_REWARD = 1.0
-
-
-def trajectory_status(reward: float | None, error: str | None) -> str:
-    """How a trajectory ended: `error` (it has an error), `success` (reward >= 1), `fail`, or `unscored`."""
-    if error:
-        return "error"
-    if reward is None:
-        return "unscored"
-    return "success" if reward >= SUCCESS_REWARD else "fail"
+__all__ = ["JobSummary", "SummaryBuilder"]
 
 
 class JobSummary(BaseModel):
@@ -48,7 +37,7 @@ class JobSummary(BaseModel):
     errors: int
     steps: int
     by_status: dict[str, int]
-    """Trajectories per status of `trajectory_status`: error, success, fail, unscored."""
+    """Trajectories per outcome (`hud._wire.trajectory_outcome`): error, success, fail, unscored."""
 
     def _repr_html_(self) -> str:
         """HTML for notebooks (Jupyter calls this); every value is escaped."""
@@ -74,7 +63,7 @@ class SummaryBuilder:
         """Count one trajectory in."""
         self.count += 1
         self._steps += len(trajectory.trajectory)
-        self._statuses[trajectory_status(trajectory.reward, trajectory.error)] += 1
+        self._statuses[trajectory_outcome(trajectory.reward, trajectory.error)] += 1
         reward = trajectory.reward
         if reward is not None:
             self._scored += 1

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from hud._constants import MAX_ID_LENGTH, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_LENGTH
+from hud._wire import MAX_ID_LENGTH, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_LENGTH
 from hud.errors import InvalidInputError
 
 __all__ = ["check_id", "check_metadata", "check_name", "check_optional_text", "check_page_size", "check_reward"]
