@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert
 
 from hud.server._db import get_engine, write_engine
-from hud.server._schema import jobs, steps, trajectories
+from hud.server._tables import jobs, steps, trajectories
 
 __all__ = ["load_job"]
 

@@ -3,6 +3,23 @@
 Run it in-process (the SDK's embedded default does, through `httpx.ASGITransport`) or over HTTP
 with `hud server`. Manage API keys with `create_key`, `revoke_key` and `list_keys`, or `hud keys`.
 
+Layout, one module per responsibility (a request goes down this list):
+
+- `_app.py`: routes and endpoints: authenticate, then parse, then run the operation.
+- `_auth.py`: the bearer key -> account (hashed keys, a one-second cache); `_keys.py` manages keys.
+- `_http.py`: bodies (size limit), query parameters, error answers.
+- `_requests.py`: strict JSON (bounded values, off the event loop when large) and the body models.
+- `_cursors.py`: opaque paging cursors.
+- `_operations/`: the operations, plain functions on a connection (`jobs`, `environments`,
+  `trajectories`); `_render.py`: their JSON answers.
+- `_idempotency.py`: Idempotency-Key replay, in the operation's own transaction.
+- `_transactions.py`: where a transaction runs (`_writer.py`: SQLite's one writer thread with group
+  commit; PostgreSQL: a pool thread per write).
+- `_db.py` engines, `_tables.py` tables, `_migrations.py` versioned DDL, `_sql.py` precompiled statements.
+- `_dashboard.py` (HTTP) and `_dashboard_pages.py` (queries) under `/ui/`; `_settings.py`: `HUD_SERVER_*`.
+
+What the server shares with the SDK lives in `hud._wire`; it imports nothing else of the SDK.
+
 Example:
     >>> from hud.server import create_app, create_key  # doctest: +SKIP
     >>> key = create_key("sqlite:///hud.db", "team-a")  # doctest: +SKIP

@@ -1,27 +1,45 @@
-"""The Starlette app serving openapi.yaml's operations over a `Store`."""
+"""The Starlette app serving openapi.yaml's operations.
+
+Every request: authenticate (`_auth`), then read and parse what it carries (`_http`, `_requests`),
+then run its operation (`_operations`) in a transaction (`_transactions`), through the idempotency
+store for a POST with an Idempotency-Key (`_idempotency`). Nothing reaches the database writer
+before the caller is known and the request is valid.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import importlib.metadata
 import importlib.resources
-import logging
-import os
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from hud._wire import (
+    DEFAULT_MAX_BODY_BYTES,
+    IDEMPOTENCY_KEY_HEADER,
+    JOB_PAGE_DEFAULT,
+    JOB_PAGE_MAX,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_STATUS_LENGTH,
+    NEXT_CURSOR_HEADER,
+    REPLAYED_HEADER,
+    TRAJECTORY_PAGE_MAX,
+)
+from hud.server._auth import Authenticator
 from hud.server._db import get_engine
 from hud.server._errors import ApiError
-from hud.server._store import Op, Store, dumps, in_flight_error
-from hud.server._validation import (
+from hud.server._http import JSON, check_query, error_response, http_error, read_body, unexpected
+from hud.server._idempotency import Idempotency, InFlight, request_hash
+from hud.server._operations import environments, jobs, trajectories
+from hud.server._render import dumps
+from hud.server._requests import (
     EnvironmentClose,
     EnvironmentCreate,
     JobCreate,
@@ -32,255 +50,18 @@ from hud.server._validation import (
     query_int,
     query_str,
 )
+from hud.server._settings import ServerSettings
+from hud.server._transactions import Transactions
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "app_from_env", "create_app"]
-
-logger = logging.getLogger("hud.server")
-
-DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-JSON = "application/json"
-
-# Environment variables through which `hud server --workers N` hands its options to each worker.
-ENV_DATABASE_URL = "HUD_SERVER_DATABASE_URL"
-ENV_AUTH = "HUD_SERVER_AUTH"
-ENV_MAX_BODY_BYTES = "HUD_SERVER_MAX_BODY_BYTES"
-ENV_DASHBOARD = "HUD_SERVER_DASHBOARD"
+__all__ = ["app_from_env", "create_app"]
 
 try:
     VERSION = importlib.metadata.version("hud")
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     VERSION = "0+unknown"
 
-
-def _error(exc: ApiError) -> Response:
-    return Response(exc.body(), status_code=exc.status_code, media_type=JSON, headers=exc.headers)
-
-
-def _unexpected(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, OperationalError):
-        logger.warning("database error on %s %s: %s", request.method, request.url.path, exc)
-        return _error(ApiError(503, "the database is unavailable or busy: retry shortly", {"Retry-After": "1"}))
-    logger.exception("unexpected error on %s %s", request.method, request.url.path)
-    return _error(ApiError(500, "internal server error: the server's log has the details"))
-
-
-async def _http_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 405:
-        detail = "method not allowed on this path: see /openapi.yaml for the operations"
-    elif exc.status_code == 404:
-        detail = "no such path: see /openapi.yaml for the operations"
-    else:
-        detail = str(exc.detail)
-    return Response(
-        dumps({"detail": detail}).encode(), status_code=exc.status_code, media_type=JSON, headers=exc.headers
-    )
-
-
-class _Api:
-    def __init__(self, store: Store, *, auth: bool, max_body_bytes: int) -> None:
-        self.store = store
-        self.auth = auth
-        self.max_body_bytes = max_body_bytes
-        # Idempotency keys being processed by this process: a concurrent retry answers 409.
-        self.in_flight: set[tuple[str, str]] = set()
-        self._spec: bytes | None = None
-
-    # -- request plumbing ------------------------------------------------------------------------
-
-    def _key(self, request: Request) -> str | None:
-        """The bearer token (None without auth); 401 when it is missing or malformed."""
-        if not self.auth:
-            return None
-        header = request.headers.get("authorization")
-        if header is None:
-            raise ApiError(
-                401,
-                "missing API key: send the header `Authorization: Bearer <key>` (set HUD_API_KEY); "
-                "the server's admin creates keys with `hud keys create`",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        scheme, _, token = header.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token or " " in token:
-            raise ApiError(
-                401,
-                "malformed Authorization header: it must be `Bearer <key>` with the key after one space",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        return token
-
-    async def _body(self, request: Request) -> bytes:
-        length = request.headers.get("content-length")
-        too_large = ApiError(413, f"the request body is over {self.max_body_bytes} bytes: send less per request")
-        if length is not None and length.strip().isdigit() and int(length) > self.max_body_bytes:
-            raise too_large
-        chunks: list[bytes] = []
-        size = 0
-        # Content-Length can be absent (chunked) or lie: count what actually arrives.
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise too_large
-            chunks.append(chunk)
-        raw = b"".join(chunks)
-        content_type = request.headers.get("content-type")
-        if raw.strip() and content_type is not None:
-            media = content_type.split(";", 1)[0].strip().lower()
-            if media != JSON and not media.endswith("+json"):
-                raise ApiError(400, f"the body must be JSON: send Content-Type: application/json, not {media!r}")
-        return raw
-
-    async def _write(self, request: Request, build: Callable[[bytes], Op[str]]) -> Response:
-        try:
-            key = self._key(request)
-            raw = await self._body(request)
-            pending: ApiError | None = None
-            op: Op[str] | None = None
-            try:
-                _check_query(request, _NO_PARAMS)
-                op = build(raw)
-            except ApiError as exc:
-                pending = exc
-            idempotency: tuple[str, str] | None = None
-            flight: tuple[str, str] | None = None
-            idem_key = request.headers.get("idempotency-key")
-            if idem_key is not None and pending is None:
-                if not 1 <= len(idem_key) <= 255:
-                    pending = ApiError(422, "the Idempotency-Key header must be 1 to 255 characters (use a UUID)")
-                else:
-                    digest = hashlib.sha256(
-                        # scope["path"] is request.url.path without building the whole URL.
-                        b"\x00".join([request.method.encode(), request.scope["path"].encode("utf-8", "replace"), raw])
-                    ).hexdigest()
-                    idempotency = (idem_key, digest)
-                    flight = (key or "", idem_key)
-                    if flight in self.in_flight:
-                        raise in_flight_error()
-                    self.in_flight.add(flight)
-            try:
-                body, replayed = await self.store.write(key, pending, _must(op), idempotency)
-            finally:
-                if flight is not None:
-                    self.in_flight.discard(flight)
-            headers = {"Idempotency-Replayed": "true"} if replayed else None
-            return Response(body.encode(), media_type=JSON, headers=headers)
-        except ApiError as exc:
-            return _error(exc)
-        except Exception as exc:
-            return _unexpected(request, exc)
-
-    async def _read(
-        self, request: Request, build: Callable[[], Op[str]], allowed: frozenset[str] = frozenset()
-    ) -> Response:
-        try:
-            key = self._key(request)
-            pending: ApiError | None = None
-            op: Op[str] | None = None
-            try:
-                _check_query(request, allowed)
-                op = build()
-            except ApiError as exc:
-                pending = exc
-            body = await run_in_threadpool(self.store.read, key, pending, _must(op))
-            return Response(body.encode(), media_type=JSON)
-        except ApiError as exc:
-            return _error(exc)
-        except Exception as exc:
-            return _unexpected(request, exc)
-
-    # -- endpoints -------------------------------------------------------------------------------
-
-    async def create_job(self, request: Request) -> Response:
-        return await self._write(request, lambda raw: Store.create_job(parse_body(JobCreate, raw)))
-
-    async def list_jobs(self, request: Request) -> Response:
-        def build() -> Op[str]:
-            params = request.query_params
-            limit = query_int(params, "limit", low=1, high=1000, default=100)
-            assert limit is not None
-            status = query_str(params, "status", max_length=64)
-            name = query_str(params, "name", max_length=256)
-            cursor = params.get("cursor")
-            return Store.list_jobs(limit, cursor, status, name)
-
-        return await self._read(request, build, _LIST_JOBS_PARAMS)
-
-    async def get_job(self, request: Request) -> Response:
-        return await self._read(request, lambda: Store.get_job(check_id(request.path_params["job_id"], "job_id")))
-
-    async def update_job(self, request: Request) -> Response:
-        def build(raw: bytes) -> Op[str]:
-            job_id = check_id(request.path_params["job_id"], "job_id")
-            return Store.update_job(job_id, parse_body(JobUpdate, raw))
-
-        return await self._write(request, build)
-
-    async def list_trajectories(self, request: Request) -> Response:
-        try:
-            key = self._key(request)
-            pending: ApiError | None = None
-            job_id = request.path_params["job_id"]
-            limit: int | None = None
-            try:
-                _check_query(request, _PAGE_PARAMS)
-                check_id(job_id, "job_id")
-                limit = query_int(request.query_params, "limit", low=1, high=10000, default=None)
-            except ApiError as exc:
-                pending = exc
-            cursor = request.query_params.get("cursor")
-            first, next_cursor, rest = await run_in_threadpool(
-                self.store.list_trajectories, key, pending, job_id, limit, cursor
-            )
-            if rest is None:
-                headers = {"X-Next-Cursor": next_cursor} if next_cursor else None
-                return Response(first, media_type=JSON, headers=headers)
-
-            def chunks() -> Any:
-                yield first
-                yield from rest
-
-            return StreamingResponse(chunks(), media_type=JSON)
-        except ApiError as exc:
-            return _error(exc)
-        except Exception as exc:
-            return _unexpected(request, exc)
-
-    async def get_trajectory(self, request: Request) -> Response:
-        return await self._read(
-            request, lambda: Store.get_trajectory(check_id(request.path_params["trajectory_id"], "trajectory_id"))
-        )
-
-    async def create_environment(self, request: Request) -> Response:
-        return await self._write(request, lambda raw: Store.create_environment(parse_body(EnvironmentCreate, raw)))
-
-    async def append_steps(self, request: Request) -> Response:
-        def build(raw: bytes) -> Op[str]:
-            env_id = check_id(request.path_params["env_id"], "env_id")
-            return Store.append_steps(env_id, parse_body(StepsAppend, raw))
-
-        return await self._write(request, build)
-
-    async def close_environment(self, request: Request) -> Response:
-        def build(raw: bytes) -> Op[str]:
-            env_id = check_id(request.path_params["env_id"], "env_id")
-            return Store.close_environment(env_id, parse_body(EnvironmentClose, raw, optional=True))
-
-        return await self._write(request, build)
-
-    async def health(self, request: Request) -> Response:
-        try:
-            await run_in_threadpool(self.store.health)
-        except Exception as exc:
-            return _unexpected(request, exc)
-        return Response(dumps({"status": "ok", "version": VERSION}).encode(), media_type=JSON)
-
-    async def openapi(self, _request: Request) -> Response:
-        if self._spec is None:
-            self._spec = (importlib.resources.files("hud_api") / "openapi.yaml").read_bytes()
-        return Response(self._spec, media_type="application/yaml")
-
-
+#: An operation bound to its request's arguments: `op(conn, account) -> JSON text`.
+Op = Callable[[Connection, str], str]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _NO_PARAMS: frozenset[str] = frozenset()
@@ -288,14 +69,163 @@ _PAGE_PARAMS = frozenset({"limit", "cursor"})
 _LIST_JOBS_PARAMS = frozenset({"limit", "cursor", "status", "name"})
 
 
-def _check_query(request: Request, allowed: frozenset[str]) -> None:
-    # A misspelt parameter (?limt=5) is refused rather than silently ignored, like unknown body fields.
-    if not request.scope.get("query_string"):
-        return
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        takes = ", ".join(sorted(allowed)) if allowed else "none"
-        raise ApiError(422, f"unknown query parameter(s) {', '.join(unknown)}: this operation takes {takes}")
+class _Api:
+    def __init__(self, transactions: Transactions, auth: Authenticator, *, max_body_bytes: int) -> None:
+        self.tx = transactions
+        self.auth = auth
+        self.max_body_bytes = max_body_bytes
+        self.idempotency = Idempotency(postgres=transactions.postgres)
+        self.in_flight = InFlight()
+        self._spec: bytes | None = None
+
+    # -- the request path --------------------------------------------------------------------------
+
+    async def _write(self, request: Request, parse: Callable[[bytes], Awaitable[Op]]) -> Response:
+        try:
+            account = await self.auth.account(request)
+            check_query(request, _NO_PARAMS)
+            raw = await read_body(request, self.max_body_bytes)
+            op = await parse(raw)
+            key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+            if key is None:
+                body = await self.tx.write(lambda conn: op(conn, account))
+                return Response(body.encode(), media_type=JSON)
+            if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+                raise ApiError(
+                    422, f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters (use a UUID)"
+                )
+            # scope["path"] is request.url.path without building the whole URL.
+            digest = request_hash(request.method, request.scope["path"], raw)
+            with self.in_flight.claim(account, key):
+                body, replayed = await self.tx.write(
+                    lambda conn: self.idempotency.run(conn, account, key, digest, lambda c: op(c, account))
+                )
+            return Response(body.encode(), media_type=JSON, headers={REPLAYED_HEADER: "true"} if replayed else None)
+        except ApiError as exc:
+            return error_response(exc)
+        except Exception as exc:
+            return unexpected(request, exc)
+
+    async def _read(self, request: Request, build: Callable[[], Op], allowed: frozenset[str] = _NO_PARAMS) -> Response:
+        try:
+            account = await self.auth.account(request)
+            check_query(request, allowed)
+            op = build()
+            body = await self.tx.read(lambda conn: op(conn, account))
+            return Response(body.encode(), media_type=JSON)
+        except ApiError as exc:
+            return error_response(exc)
+        except Exception as exc:
+            return unexpected(request, exc)
+
+    # -- endpoints ---------------------------------------------------------------------------------
+
+    async def create_job(self, request: Request) -> Response:
+        async def parse(raw: bytes) -> Op:
+            return functools.partial(jobs.create_job, body=await parse_body(JobCreate, raw))
+
+        return await self._write(request, parse)
+
+    async def list_jobs(self, request: Request) -> Response:
+        def build() -> Op:
+            params = request.query_params
+            limit = query_int(params, "limit", low=1, high=JOB_PAGE_MAX, default=JOB_PAGE_DEFAULT)
+            assert limit is not None
+            return functools.partial(
+                jobs.list_jobs,
+                limit=limit,
+                cursor=params.get("cursor"),
+                status=query_str(params, "status", max_length=MAX_STATUS_LENGTH),
+                name=query_str(params, "name", max_length=MAX_NAME_LENGTH),
+            )
+
+        return await self._read(request, build, _LIST_JOBS_PARAMS)
+
+    async def get_job(self, request: Request) -> Response:
+        return await self._read(
+            request, lambda: functools.partial(jobs.get_job, job_id=check_id(request.path_params["job_id"], "job_id"))
+        )
+
+    async def update_job(self, request: Request) -> Response:
+        async def parse(raw: bytes) -> Op:
+            job_id = check_id(request.path_params["job_id"], "job_id")
+            return functools.partial(jobs.update_job, job_id=job_id, body=await parse_body(JobUpdate, raw))
+
+        return await self._write(request, parse)
+
+    async def list_trajectories(self, request: Request) -> Response:
+        try:
+            account = await self.auth.account(request)
+            check_query(request, _PAGE_PARAMS)
+            job_id = check_id(request.path_params["job_id"], "job_id")
+            limit = query_int(request.query_params, "limit", low=1, high=TRAJECTORY_PAGE_MAX, default=None)
+            cursor = request.query_params.get("cursor")
+            first = await self.tx.read(lambda conn: trajectories.first_page(conn, account, job_id, limit, cursor))
+            if first.resume_after is None:
+                headers = {NEXT_CURSOR_HEADER: first.next_cursor} if first.next_cursor else None
+                return Response(first.body, media_type=JSON, headers=headers)
+            return StreamingResponse(self._stream(first.body, account, job_id, first.resume_after), media_type=JSON)
+        except ApiError as exc:
+            return error_response(exc)
+        except Exception as exc:
+            return unexpected(request, exc)
+
+    def _stream(self, first: bytes, account: str, job_id: str, after: int) -> Iterator[bytes]:
+        batch = trajectories.STREAM_BATCH
+        yield first
+        # Each batch is its own short read transaction, so a long download never pins a snapshot.
+        while True:
+            items, seqs = self.tx.read_now(
+                functools.partial(trajectories.trajectory_page, account=account, job_id=job_id, after=after, n=batch)
+            )
+            if not items:
+                yield b"]"
+                return
+            after = seqs[-1]
+            yield ("," + ",".join(items)).encode()
+
+    async def get_trajectory(self, request: Request) -> Response:
+        return await self._read(
+            request,
+            lambda: functools.partial(
+                trajectories.get_trajectory,
+                trajectory_id=check_id(request.path_params["trajectory_id"], "trajectory_id"),
+            ),
+        )
+
+    async def create_environment(self, request: Request) -> Response:
+        async def parse(raw: bytes) -> Op:
+            return functools.partial(environments.create_environment, body=await parse_body(EnvironmentCreate, raw))
+
+        return await self._write(request, parse)
+
+    async def append_steps(self, request: Request) -> Response:
+        async def parse(raw: bytes) -> Op:
+            env_id = check_id(request.path_params["env_id"], "env_id")
+            texts = environments.step_texts(await parse_body(StepsAppend, raw))
+            return functools.partial(environments.append_steps, env_id=env_id, texts=texts)
+
+        return await self._write(request, parse)
+
+    async def close_environment(self, request: Request) -> Response:
+        async def parse(raw: bytes) -> Op:
+            env_id = check_id(request.path_params["env_id"], "env_id")
+            body = await parse_body(EnvironmentClose, raw, optional=True)
+            return functools.partial(environments.close_environment, env_id=env_id, body=body)
+
+        return await self._write(request, parse)
+
+    async def health(self, request: Request) -> Response:
+        try:
+            await self.tx.health()
+        except Exception as exc:
+            return unexpected(request, exc)
+        return Response(dumps({"status": "ok", "version": VERSION}).encode(), media_type=JSON)
+
+    async def openapi(self, _request: Request) -> Response:
+        if self._spec is None:
+            self._spec = (importlib.resources.files("hud_api") / "openapi.yaml").read_bytes()
+        return Response(self._spec, media_type="application/yaml")
 
 
 def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
@@ -310,17 +240,6 @@ def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
         return await endpoint(request)
 
     return dispatch
-
-
-def _must(op: Op[str] | None) -> Op[str]:
-    # With a pending error the store raises it before calling the op; this stands in for it.
-    if op is not None:
-        return op
-
-    def unreachable(_conn: Any, _account: str) -> str:
-        raise AssertionError("pending error not raised")
-
-    return unreachable
 
 
 def create_app(
@@ -350,8 +269,9 @@ def create_app(
     """
     if max_body_bytes < 1:
         raise ValueError("max_body_bytes must be positive")
-    store = Store(get_engine(database_url), auth=auth)
-    api = _Api(store, auth=auth, max_body_bytes=max_body_bytes)
+    transactions = Transactions(get_engine(database_url))
+    authenticator = Authenticator(transactions, enabled=auth)
+    api = _Api(transactions, authenticator, max_body_bytes=max_body_bytes)
     handlers: dict[str, dict[str, Endpoint]] = {
         "/v2/jobs": {"POST": api.create_job, "GET": api.list_jobs},
         "/v2/jobs/{job_id}": {"GET": api.get_job, "PATCH": api.update_job},
@@ -370,17 +290,20 @@ def create_app(
     if dashboard:
         from hud.server._dashboard import dashboard_mount
 
-        routes.append(dashboard_mount(store, auth=auth))
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+        routes.append(dashboard_mount(transactions, authenticator))
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.database_url = database_url
     return app
 
 
 def app_from_env() -> Starlette:
-    """The app of `hud server --workers N`: each worker process builds it from the environment."""
+    """The app of `hud server --workers N`: each worker process builds it from `HUD_SERVER_*`."""
+    settings = ServerSettings()
+    if settings.database_url is None:
+        raise RuntimeError("HUD_SERVER_DATABASE_URL is not set: start workers with `hud server --workers N`")
     return create_app(
-        os.environ[ENV_DATABASE_URL],
-        auth=os.environ.get(ENV_AUTH, "1") != "0",
-        max_body_bytes=int(os.environ.get(ENV_MAX_BODY_BYTES, str(DEFAULT_MAX_BODY_BYTES))),
-        dashboard=os.environ.get(ENV_DASHBOARD, "0") == "1",
+        settings.database_url,
+        auth=settings.auth,
+        max_body_bytes=settings.max_body_bytes,
+        dashboard=settings.dashboard,
     )

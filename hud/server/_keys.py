@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import select, update
 
+from hud.server._auth import forget_cached_keys, hash_key
 from hud.server._db import get_engine, write_engine
-from hud.server._schema import api_keys
-from hud.server._sql import Statement
+from hud.server._tables import api_keys
 
-__all__ = ["KEY_PREFIX", "KeyInfo", "authenticate", "create_key", "hash_key", "list_keys", "revoke_key"]
+__all__ = ["KEY_PREFIX", "KeyInfo", "create_key", "list_keys", "revoke_key"]
 
 KEY_PREFIX = "hud_"
 MAX_ACCOUNT_LENGTH = 256
-
-# Keys are 256-bit random tokens, so a fast unsalted hash cannot be brute-forced; a slow KDF would
-# only add latency to every request.
-_by_hash = Statement(
-    select(api_keys.c.account, api_keys.c.key_hash).where(
-        api_keys.c.key_hash == bindparam("h"), api_keys.c.revoked_at.is_(None)
-    )
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -48,22 +38,6 @@ class KeyInfo:
     def revoked(self) -> bool:
         """Whether the key has been revoked."""
         return self.revoked_at is not None
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def authenticate(conn: Connection, key: str) -> str | None:
-    """The account of a valid, unrevoked `key`, or None."""
-    digest = hash_key(key)
-    row = _by_hash.one(conn, {"h": digest})
-    if row is None:
-        return None
-    account, stored_hash = row
-    if not hmac.compare_digest(stored_hash, digest):
-        return None
-    return str(account)
 
 
 def _now() -> str:
@@ -115,7 +89,8 @@ def _info(row: object) -> KeyInfo:
 def revoke_key(database_url: str, key_or_id: str) -> KeyInfo:
     """Revokes a key, given either the key itself or its id; revoking twice is harmless.
 
-    Requests with a revoked key answer 401 from then on.
+    Requests with a revoked key answer 401 from then on (servers in other processes notice
+    within a second: they cache valid keys that long).
 
     Args:
         database_url: The server's database.
@@ -132,6 +107,7 @@ def revoke_key(database_url: str, key_or_id: str) -> KeyInfo:
     with write_engine(get_engine(database_url)).begin() as conn:
         conn.execute(update(api_keys).where(column == value, api_keys.c.revoked_at.is_(None)).values(revoked_at=_now()))
         row = conn.execute(select(api_keys).where(column == value)).first()
+    forget_cached_keys()
     if row is None:
         raise LookupError("no API key matches that key or id: see `hud keys list` for the ids")
     return _info(row)

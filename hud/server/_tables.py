@@ -1,4 +1,4 @@
-"""The current database schema as SQLAlchemy Core tables, for building queries.
+"""The tables of the current schema, as SQLAlchemy Core, for building queries.
 
 The DDL that creates these tables lives in `_migrations.py`, frozen per version; `tests/server`
 checks that a migrated database matches this description.

@@ -7,6 +7,7 @@ or on a live `hud server` where keys and body limits matter.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import hud
 from hud import errors
 from hud.job import create_job, iter_jobs, load_job
 from hud.server import create_app, create_key, dispose, revoke_key
+from hud.server._auth import CACHE_TTL_S
 
 from ._process import ServerProcess
 from .conftest import use_server
@@ -193,16 +195,21 @@ async def test_sdk_ids_that_no_object_has_are_not_found(embedded: Path) -> None:
 async def test_sdk_server_side_errors_are_typed(embedded: Path) -> None:
     # Through the generated client (hud.client()), what the facade refuses reaches the server and
     # comes back as its 4xx: the facade's own mapping is exercised by the bad cursor.
+    from pydantic import BaseModel
+
     from hud import _api
     from hud.settings import get_settings
 
+    class Page(BaseModel):
+        next_cursor: str | None
+
     with pytest.raises(errors.InvalidRequestError, match="malformed cursor") as caught:
-        await _api.list_jobs(get_settings(), limit=10, cursor="not-a-cursor", status=None, name=None)
+        await _api.list_jobs(get_settings(), Page, limit=10, cursor="not-a-cursor", status=None, name=None)
     assert caught.value.status_code == 400
     job_cursor_owner = await create_job("a")
     await create_job("b")
-    page = await _api.list_jobs(get_settings(), limit=1, cursor=None, status=None, name=None)
-    cursor = page.json()["next_cursor"]
+    page = await _api.list_jobs(get_settings(), Page, limit=1, cursor=None, status=None, name=None)
+    cursor = page.next_cursor
     with pytest.raises(errors.InvalidRequestError, match="another query"):
         await _api.list_job_trajectories(get_settings(), job_cursor_owner.id, limit=1, cursor=cursor)
     async with hud.client() as raw:
@@ -236,6 +243,9 @@ async def test_sdk_keys_missing_malformed_unknown_revoked(
                 await load_job(created.id, api_key=wrong)
             assert wrong not in str(caught.value)
         revoke_key(sqlite_server.database_url, key)
+        # The server caches valid keys for up to CACHE_TTL_S: a key revoked by another process
+        # (here, this test) stops working within that time.
+        await asyncio.sleep(CACHE_TTL_S)
         with pytest.raises(errors.AuthenticationError, match="revoked") as caught:
             await load_job(created.id)
         assert key not in str(caught.value) and caught.value.status_code == 401

@@ -24,7 +24,8 @@ from _servers import free_port
 from sqlalchemy import event
 
 from hud.server import create_app, create_key, dispose, revoke_key
-from hud.server._dashboard import COOKIE, HISTOGRAM_BINS, JOBS_PER_PAGE, TRAJECTORIES_PER_PAGE
+from hud.server._dashboard import COOKIE
+from hud.server._dashboard_pages import HISTOGRAM_BINS, JOBS_PER_PAGE, TRAJECTORIES_PER_PAGE
 from hud.server._db import get_engine
 
 BASE = "http://hud.test"
@@ -181,6 +182,19 @@ async def test_job_list_aggregates_match_the_trajectories(ui: Ui) -> None:
     }
     empty_row = re.search(rf'<tr data-job-id="{empty["id"]}">(.*?)</tr>', body, re.S)
     assert empty_row is not None and "–" in empty_row.group(1)
+
+
+async def test_sql_success_rule_is_the_wire_modules(ui: Ui) -> None:
+    from hud._wire import succeeded
+
+    job = await ui.api("POST", "/v2/jobs", json={"name": "edge"})
+    rewards: list[float | None] = [1.0, 0.9999999999, 1.0000000001, -1.0, 2.5, 0.0, None, 1.0]
+    for reward in rewards:
+        await ui.trajectory(job["id"], reward=reward)
+    row = re.search(rf'<tr data-job-id="{job["id"]}">(.*?)</tr>', (await ui.page("/ui/")).text, re.S)
+    assert row is not None
+    shown = dict(re.findall(r'class="num ([a-z-]+)">([^<]*)<', row.group(1)))["success-rate"]
+    assert shown == f"{sum(succeeded(r) for r in rewards) / len(rewards):.1%}"
 
 
 async def test_job_page_histogram_and_trajectory_statuses(ui: Ui) -> None:

@@ -7,7 +7,7 @@ import time
 import uuid
 
 from hud.server._db import get_engine, write_engine
-from hud.server._schema import idempotency_keys
+from hud.server._tables import idempotency_keys
 
 from .conftest import Api, detail
 

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from hud.server import SchemaTooNewError, create_app, create_key, dispose
 from hud.server._migrations import LATEST_VERSION, current_version, migrate
-from hud.server._schema import metadata
+from hud.server._tables import metadata
 
 from .conftest import BASE
 

@@ -9,7 +9,7 @@ import httpx
 
 from hud.server import create_app
 from hud.server._db import get_engine, write_engine
-from hud.server._schema import environments, trajectories
+from hud.server._tables import environments, trajectories
 
 from .conftest import BASE, Api, detail
 
@@ -119,7 +119,7 @@ async def test_trajectory_cursor_of_another_job_is_400(api: Api) -> None:
 
 def _bulk_close(database_url: str, job_id: str, count: int, steps_every: int) -> None:
     """Inserts closed environments straight into the store: building 2,000 over HTTP only slows the test."""
-    from hud.server._schema import steps
+    from hud.server._tables import steps
 
     env_rows, traj_rows, step_rows = [], [], []
     for i in range(count):
@@ -189,27 +189,26 @@ async def test_large_unpaged_list_is_streamed_as_one_array(api: Api) -> None:
     assert paged == listed
 
 
-def test_store_streams_in_batches(api: Api) -> None:
-    from hud.server._store import STREAM_BATCH, Store
+async def test_unpaged_list_streams_in_batches(api: Api) -> None:
+    from hud.server._operations.trajectories import STREAM_BATCH
 
-    store = Store(get_engine(api.database_url), auth=False)
     _bulk_close(api.database_url, "job-x", STREAM_BATCH * 2 + 3, steps_every=1000)
     with write_engine(get_engine(api.database_url)).begin() as conn:
         conn.execute(trajectories.update().values(account="local"))
         conn.exec_driver_sql(
             "INSERT INTO jobs (id, account, name, status, created_at) VALUES ('job-x', 'local', 'x', 'created', 'now')"
         )
-    first, next_cursor, rest = store.list_trajectories(None, None, "job-x", None, None)
-    assert next_cursor is None and rest is not None
-    chunks = [first, *rest]
-    # The first batch, then one chunk per batch, then the closing bracket.
-    assert [len(json.loads(c.lstrip(b"[,").rstrip(b"]").join([b"[", b"]"]))) for c in chunks[:-1]] == [
-        STREAM_BATCH,
-        STREAM_BATCH,
-        3,
-    ]
-    assert chunks[-1] == b"]"
-    assert len(json.loads(b"".join(chunks))) == STREAM_BATCH * 2 + 3
+    app = create_app(api.database_url, auth=False)
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
+        client.stream("GET", "/v2/jobs/job-x/trajectories") as response,
+    ):
+        assert "x-next-cursor" not in response.headers
+        chunks = [chunk async for chunk in response.aiter_raw()]
+    # Several batches, joined into one valid array with every trajectory once.
+    listed = json.loads(b"".join(chunks))
+    assert len(listed) == STREAM_BATCH * 2 + 3
+    assert len({t["id"] for t in listed}) == len(listed)
 
 
 async def test_small_unpaged_list_is_one_response(db_url: str) -> None:

@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hud.server import create_app, create_key
 from hud.server._db import get_engine, sqlite_writer
-from hud.server._schema import api_keys
 from hud.server._sql import Statement, raw_execute
+from hud.server._tables import api_keys
 from hud.server._writer import MAX_BATCH, Writer
 
 from .conftest import BASE

@@ -1,0 +1,241 @@
+"""The dashboard's pages as queries: `page(conn, account, ...) -> (template, context)`.
+
+Every query is scoped to one account and aggregates in SQL: one query per page of rows plus one for
+their aggregates, never one per row, and keyset paging for long lists.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, and_, case, func, select
+
+from hud._wire import DEFAULT_SUCCESS_THRESHOLD, FINAL_STATUSES, trajectory_outcome
+from hud.server._errors import ApiError
+from hud.server._tables import jobs, steps, trajectories
+
+__all__ = [
+    "HISTOGRAM_BINS",
+    "JOBS_PER_PAGE",
+    "STEPS_PER_PAGE",
+    "TRAJECTORIES_PER_PAGE",
+    "Page",
+    "Stats",
+    "job_list",
+    "job_page",
+    "trajectory_page",
+]
+
+JOBS_PER_PAGE = 50
+TRAJECTORIES_PER_PAGE = 100
+STEPS_PER_PAGE = 100
+HISTOGRAM_BINS = 10
+
+#: A page to render: its template and the template's context.
+Page = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Aggregates of a job's trajectories, computed in SQL."""
+
+    trajectories: int = 0
+    scored: int = 0
+    mean_reward: float | None = None
+    successes: int = 0
+    errors: int = 0
+    min_reward: float | None = None
+    max_reward: float | None = None
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.successes / self.trajectories if self.trajectories else None
+
+
+_t = trajectories
+_has_error = and_(_t.c.error.is_not(None), _t.c.error != "")
+_stats_cols = (
+    func.count().label("n"),
+    func.count(_t.c.reward).label("scored"),
+    func.avg(_t.c.reward).label("mean"),
+    func.sum(case((_t.c.reward >= DEFAULT_SUCCESS_THRESHOLD, 1), else_=0)).label("successes"),
+    func.sum(case((_has_error, 1), else_=0)).label("errors"),
+    func.min(_t.c.reward).label("low"),
+    func.max(_t.c.reward).label("high"),
+)
+
+
+def _stats(row: Any) -> Stats:
+    return Stats(
+        trajectories=int(row.n),
+        scored=int(row.scored),
+        mean_reward=None if row.mean is None else float(row.mean),
+        successes=int(row.successes or 0),
+        errors=int(row.errors or 0),
+        min_reward=None if row.low is None else float(row.low),
+        max_reward=None if row.high is None else float(row.high),
+    )
+
+
+def job_list(conn: Connection, account: str, before: int | None) -> Page:
+    """The job list page: a page of jobs, newest first, with their aggregates."""
+    query = select(jobs.c.seq, jobs.c.id, jobs.c.name, jobs.c.status, jobs.c.created_at).where(
+        jobs.c.account == account
+    )
+    if before is not None:
+        query = query.where(jobs.c.seq < before)
+    rows = conn.execute(query.order_by(jobs.c.seq.desc()).limit(JOBS_PER_PAGE + 1)).all()
+    page = rows[:JOBS_PER_PAGE]
+    by_job: dict[str, Stats] = {}
+    if page:
+        aggregate = (
+            select(_t.c.job_id, *_stats_cols)
+            .where(_t.c.account == account, _t.c.job_id.in_([r.id for r in page]))
+            .group_by(_t.c.job_id)
+        )
+        by_job = {row.job_id: _stats(row) for row in conn.execute(aggregate)}
+    items = [{"job": r, "stats": by_job.get(r.id, Stats())} for r in page]
+    return "jobs.html", {
+        "items": items,
+        "next_before": page[-1].seq if len(rows) > JOBS_PER_PAGE else None,
+        "first_page": before is None,
+        # The first page follows new jobs; older pages are history.
+        "refresh": before is None,
+    }
+
+
+def _histogram(conn: Connection, account: str, job_id: str, stats: Stats) -> list[dict[str, Any]]:
+    if not stats.scored or stats.min_reward is None or stats.max_reward is None:
+        return []
+    low, high = stats.min_reward, stats.max_reward
+    if low >= 0.0 and high <= 1.0:
+        low, high = 0.0, 1.0  # the usual reward range: keep the axis fixed while a job fills up
+    elif high == low:
+        high = low + 1.0
+    width = (high - low) / HISTOGRAM_BINS
+    # Explicit bounds rather than floor(): portable across SQLite and PostgreSQL, which round casts.
+    bucket = case(
+        *[(_t.c.reward < low + width * (i + 1), i) for i in range(HISTOGRAM_BINS - 1)], else_=HISTOGRAM_BINS - 1
+    ).label("bucket")
+    query = (
+        select(bucket, func.count().label("n"))
+        .where(_t.c.account == account, _t.c.job_id == job_id, _t.c.reward.is_not(None))
+        .group_by(bucket)
+    )
+    counts = {int(row.bucket): int(row.n) for row in conn.execute(query)}
+    top = max(counts.values(), default=1)
+    return [
+        {
+            "low": low + width * i,
+            "high": low + width * (i + 1),
+            "count": counts.get(i, 0),
+            # Bar height in SVG units (0..90, headroom for the count): attributes, not style, so the CSP holds.
+            "height": round(90 * counts.get(i, 0) / top, 1),
+        }
+        for i in range(HISTOGRAM_BINS)
+    ]
+
+
+def job_page(conn: Connection, account: str, job_id: str, after: int) -> Page:
+    """A job's page: its aggregates, reward histogram and a page of its trajectories."""
+    job = conn.execute(select(jobs).where(jobs.c.id == job_id, jobs.c.account == account)).first()
+    if job is None:
+        raise ApiError(404, "no such job in this account")
+    stats = _stats(conn.execute(select(*_stats_cols).where(_t.c.account == account, _t.c.job_id == job_id)).one())
+    rows = conn.execute(
+        select(_t.c.seq, _t.c.id, _t.c.reward, _t.c.error, _t.c.step_count, _t.c.created_at)
+        .where(_t.c.account == account, _t.c.job_id == job_id, _t.c.seq > after)
+        .order_by(_t.c.seq)
+        .limit(TRAJECTORIES_PER_PAGE + 1)
+    ).all()
+    page = rows[:TRAJECTORIES_PER_PAGE]
+    return "job.html", {
+        "job": job,
+        "metadata": _pretty(job.metadata),
+        "stats": stats,
+        "histogram": _histogram(conn, account, job_id, stats),
+        "trajectories": [{"row": r, "status": trajectory_outcome(r.reward, r.error)} for r in page],
+        "first_index": _count_before(conn, account, job_id, after) if after else 0,
+        "next_after": page[-1].seq if len(rows) > TRAJECTORIES_PER_PAGE else None,
+        "paged": after > 0,
+        "refresh": job.status not in FINAL_STATUSES,
+    }
+
+
+def _count_before(conn: Connection, account: str, job_id: str, after: int) -> int:
+    # Only on later pages, for the row numbers; an index range count on (job_id, seq).
+    query = select(func.count()).where(_t.c.account == account, _t.c.job_id == job_id, _t.c.seq <= after)
+    return int(conn.execute(query).scalar_one())
+
+
+def trajectory_page(conn: Connection, account: str, trajectory_id: str, start: int) -> Page:
+    """A trajectory's page: its outcome and a page of its steps."""
+    query = (
+        select(_t, jobs.c.name.label("job_name"))
+        .select_from(_t.outerjoin(jobs, and_(jobs.c.id == _t.c.job_id, jobs.c.account == _t.c.account)))
+        .where(_t.c.id == trajectory_id, _t.c.account == account)
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        raise ApiError(404, "no such trajectory in this account")
+    step_rows = conn.execute(
+        select(steps.c.position, steps.c.data)
+        .where(steps.c.env_id == trajectory_id, steps.c.position >= start)
+        .order_by(steps.c.position)
+        .limit(STEPS_PER_PAGE + 1)
+    ).all()
+    page = step_rows[:STEPS_PER_PAGE]
+    return "trajectory.html", {
+        "t": row,
+        "status": trajectory_outcome(row.reward, row.error),
+        "steps": [_step(r.position, r.data) for r in page],
+        "next_start": page[-1].position + 1 if len(step_rows) > STEPS_PER_PAGE else None,
+        "paged": start > 0,
+        "refresh": False,
+    }
+
+
+def _pretty(metadata: str | None) -> str:
+    return "" if metadata is None else json.dumps(json.loads(metadata), indent=2, ensure_ascii=False)
+
+
+def _image_url(url: str | None) -> str | None:
+    """The URL if a browser may load it as an image; other schemes (javascript:, file:) are shown as text."""
+    if not url:
+        return None
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("http", "https") or (scheme == "data" and url[5:].lower().startswith("image/")):
+        return url
+    return None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _step(position: int, data: str) -> dict[str, Any]:
+    step = json.loads(data)
+    start, end = _parse_time(step.get("start_timestamp")), _parse_time(step.get("end_timestamp"))
+    duration: str | None = None
+    if start is not None and end is not None and (start.tzinfo is None) == (end.tzinfo is None):
+        seconds = (end - start).total_seconds()
+        duration = f"{seconds * 1000:.0f} ms" if abs(seconds) < 10 else f"{seconds:.1f} s"
+    return {
+        "number": position + 1,
+        "text": step.get("observation_text"),
+        "url": step.get("observation_url"),
+        "image": _image_url(step.get("observation_url")),
+        "actions": [json.dumps(a, ensure_ascii=False) for a in step.get("actions") or []],
+        "start": step.get("start_timestamp"),
+        "end": step.get("end_timestamp"),
+        "duration": duration,
+    }

@@ -1,0 +1,81 @@
+"""Request plumbing shared by the API's endpoints: bodies, query parameters, error answers."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hud.server._errors import ApiError
+from hud.server._render import dumps
+
+__all__ = ["JSON", "check_query", "error_response", "http_error", "read_body", "unexpected"]
+
+logger = logging.getLogger("hud.server")
+
+JSON = "application/json"
+
+
+def error_response(exc: ApiError) -> Response:
+    """The answer for an ApiError."""
+    return Response(exc.body(), status_code=exc.status_code, media_type=JSON, headers=exc.headers)
+
+
+def unexpected(request: Request, exc: Exception) -> Response:
+    """503 for a database that cannot answer now, else a logged 500 that reveals nothing."""
+    if isinstance(exc, OperationalError):
+        logger.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(ApiError(503, "the database is unavailable or busy: retry shortly", {"Retry-After": "1"}))
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(ApiError(500, "internal server error: the server's log has the details"))
+
+
+async def http_error(_request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no such path, method) in the API's `{"detail"}` form."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        detail = "method not allowed on this path: see /openapi.yaml for the operations"
+    elif exc.status_code == 404:
+        detail = "no such path: see /openapi.yaml for the operations"
+    else:
+        detail = str(exc.detail)
+    return Response(
+        dumps({"detail": detail}).encode(), status_code=exc.status_code, media_type=JSON, headers=exc.headers
+    )
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The whole body, at most `max_bytes` (413 beyond), and JSON when it says what it is (400)."""
+    length = request.headers.get("content-length")
+    too_large = ApiError(413, f"the request body is over {max_bytes} bytes: send less per request")
+    if length is not None and length.strip().isdigit() and int(length) > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    # Content-Length can be absent (chunked) or lie: count what actually arrives.
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    content_type = request.headers.get("content-type")
+    if raw.strip() and content_type is not None:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media != JSON and not media.endswith("+json"):
+            raise ApiError(400, f"the body must be JSON: send Content-Type: application/json, not {media!r}")
+    return raw
+
+
+def check_query(request: Request, allowed: frozenset[str]) -> None:
+    """422 for a query parameter the operation does not take."""
+    # A misspelt parameter (?limt=5) is refused rather than silently ignored, like unknown body fields.
+    if not request.scope.get("query_string"):
+        return
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) if allowed else "none"
+        raise ApiError(422, f"unknown query parameter(s) {', '.join(unknown)}: this operation takes {takes}")
