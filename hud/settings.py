@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hud._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, PLATFORM_BASE_URL, default_home
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "settings_for"]
 
 
 class Settings(BaseSettings):
@@ -130,3 +130,8 @@ def get_settings() -> Settings:
         )
         # from None: the ValidationError adds nothing the message lacks (its input is hidden anyway).
         raise ConfigurationError(f"{problems} (fix or unset it in the environment or .env)") from None
+
+
+def settings_for(api_key: str | None) -> Settings:
+    """The settings of one call: `get_settings()` with `api_key` in place of HUD_API_KEY when given."""
+    return get_settings().with_api_key(api_key)

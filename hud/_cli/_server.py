@@ -5,18 +5,52 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+from hud.errors import ConfigurationError
+from hud.settings import get_settings
+
+if TYPE_CHECKING:
+    from hud.server._settings import ServerSettings
 
 __all__ = ["default_database_url", "keys", "server", "ui"]
 
 
 def default_database_url() -> str:
-    """`sqlite:///<HUD_HOME>/hud.db`, HUD_HOME defaulting to `~/.hud` (created if missing)."""
-    home = Path(os.environ.get("HUD_HOME") or Path.home() / ".hud").expanduser()
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home / 'hud.db'}"
+    """The database of `--db` when not given: HUD_SERVER_DATABASE_URL, else the embedded default's
+    `sqlite:///$HUD_HOME/hud.db` (the SDK's settings: environment, then `.env`, then `~/.hud`)."""
+    configured = _server_settings().database_url
+    if configured:
+        return configured
+    return f"sqlite:///{_embedded_database()}"
+
+
+def _server_settings() -> ServerSettings:
+    """HUD_SERVER_* (environment, then `.env`); a bad value is one clear line and exit 1."""
+    from pydantic import ValidationError
+
+    from hud.server._settings import ServerSettings
+
+    try:
+        return ServerSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"HUD_SERVER_{str(error['loc'][0]).upper() if error['loc'] else '?'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        _fail(f"{problems} (fix or unset it in the environment or .env)")
+
+
+def _embedded_database() -> Path:
+    """The embedded default's SQLite file, as the SDK resolves it (HUD_HOME from the environment or `.env`)."""
+    try:
+        path = get_settings().database_path.expanduser()
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _fail(message: str) -> NoReturn:
@@ -67,17 +101,21 @@ _db_option = click.option(
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Worker processes.")
 @click.option(
     "--max-body-bytes",
-    default=16 * 1024 * 1024,
-    show_default=True,
+    default=None,
     type=click.IntRange(1),
-    help="Larger request bodies answer 413.",
+    help="Larger request bodies answer 413. [default: HUD_SERVER_MAX_BODY_BYTES, else 16 MiB]",
 )
-@click.option("--no-auth", is_flag=True, help="Accept requests without an API key, all as the account 'local'.")
+@click.option(
+    "--no-auth",
+    is_flag=True,
+    default=None,
+    help="Accept requests without an API key, all as the account 'local'. [default: HUD_SERVER_AUTH=false]",
+)
 @click.option(
     "--dashboard/--no-dashboard",
-    default=True,
-    show_default=True,
-    help="Serve the HTML dashboard under /ui/ (with auth, a browser signs in with an API key).",
+    default=None,
+    help="Serve the HTML dashboard under /ui/ (with auth, a browser signs in with an API key). "
+    "[default: HUD_SERVER_DASHBOARD, else on]",
 )
 @click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
@@ -87,22 +125,27 @@ def server(
     port: int,
     database_url: str | None,
     workers: int,
-    max_body_bytes: int,
-    no_auth: bool,
-    dashboard: bool,
+    max_body_bytes: int | None,
+    no_auth: bool | None,
+    dashboard: bool | None,
     log_level: str,
 ) -> None:
     """Serve the HUD Jobs API (openapi.yaml) over HTTP with uvicorn.
 
     Every request needs `Authorization: Bearer <key>` (see `hud keys create`) unless --no-auth.
+    Options not given come from HUD_SERVER_* variables (or `.env`).
     """
     try:
         import uvicorn
     except ImportError:
         _fail("`hud server` needs uvicorn: pip install 'hud[server]'")
-    from hud.server._app import ENV_AUTH, ENV_DASHBOARD, ENV_DATABASE_URL, ENV_MAX_BODY_BYTES, create_app
+    from hud.server._app import create_app
 
+    configured = _server_settings()
     url = _open(database_url)
+    no_auth = (not configured.auth) if no_auth is None else no_auth
+    dashboard = configured.dashboard if dashboard is None else dashboard
+    max_body_bytes = configured.max_body_bytes if max_body_bytes is None else max_body_bytes
     if no_auth and host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"hud: warning: --no-auth on {host}: anyone who can reach it can read and write", err=True)
     click.echo(
@@ -122,11 +165,12 @@ def server(
     if workers == 1:
         uvicorn.run(create_app(url, auth=not no_auth, max_body_bytes=max_body_bytes, dashboard=dashboard), **options)
         return
-    # Worker processes import the app by name: hand them the options through their environment.
-    os.environ[ENV_DATABASE_URL] = url
-    os.environ[ENV_AUTH] = "0" if no_auth else "1"
-    os.environ[ENV_MAX_BODY_BYTES] = str(max_body_bytes)
-    os.environ[ENV_DASHBOARD] = "1" if dashboard else "0"
+    # Worker processes import the app by name: hand them the options through their environment,
+    # where each reads them back through the same ServerSettings.
+    os.environ["HUD_SERVER_DATABASE_URL"] = url
+    os.environ["HUD_SERVER_AUTH"] = "false" if no_auth else "true"
+    os.environ["HUD_SERVER_MAX_BODY_BYTES"] = str(max_body_bytes)
+    os.environ["HUD_SERVER_DASHBOARD"] = "true" if dashboard else "false"
     uvicorn.run("hud.server._app:app_from_env", factory=True, workers=workers, **options)
 
 
@@ -148,7 +192,8 @@ def ui(port: int, open_browser: bool, log_level: str) -> None:
         _fail("`hud ui` needs uvicorn and jinja2: pip install 'hud[server]'")
     from hud.server._app import create_app
 
-    url = _open(None)
+    url = f"sqlite:///{_embedded_database()}"
+    _open(url)
     address = f"http://127.0.0.1:{port}/ui/"
     click.echo(f"hud: dashboard of {_redact(url)} on {address} (Ctrl-C to stop)", err=True)
     if open_browser:

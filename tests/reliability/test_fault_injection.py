@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import hud
 from hud.job import create_job, job, load_job
 from hud.server import create_key
-from hud.server._schema import environments, steps
+from hud.server._tables import environments, steps
 
 from ._process import ServerProcess
 from ._proxy import FAULTS, FaultProxy
