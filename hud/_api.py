@@ -1,8 +1,10 @@
 """The one module that talks to the generated client (`hud_api`).
 
 Everything the facade sends goes through `_send`: one pooled client per event loop and settings,
-an explicit timeout, the retry policy, and the mapping of answers to `hud.errors`. When the spec
-changes, this is the file that changes with it.
+an explicit timeout, the retry policy, and the mapping of answers to `hud.errors`. Each operation
+returns the answer parsed into the facade's pydantic models (the caller names the model, so this
+module needs no import of `hud.job`), never an `httpx.Response`. When the spec changes, this is the
+file that changes with it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import pydantic
 from hud_api import AuthenticatedClient
 from hud_api.api.environments import append_steps as _append_steps
 from hud_api.api.environments import close_environment as _close_environment
@@ -36,14 +39,24 @@ from hud_api.models import (
     JobUpdate,
     MetadataType0,
     StepsAppend,
-    TrajectoryStep,
 )
+from hud_api.models import TrajectoryStep as WireStep
+from hud_api.models import TrajectoryStepActionsItem as WireAction
 from hud_api.types import UNSET, Unset
 
 from hud import _embedded
 from hud._constants import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
-from hud.errors import APIConnectionError, APITimeoutError, ConfigurationError, HudError, error_for_status
+from hud._wire import IN_FLIGHT_HEADER, NEXT_CURSOR_HEADER
+from hud.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    HudError,
+    ServerError,
+    error_for_status,
+)
 from hud.settings import Settings
+from hud.trajectory import Trajectory, TrajectoryStep
 
 __all__ = [
     "aclose",
@@ -63,10 +76,8 @@ logger = logging.getLogger("hud")
 
 #: Statuses worth another try: the request may succeed unchanged a moment later.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-NEXT_CURSOR_HEADER = "X-Next-Cursor"
-#: On a 409 it means only that the same Idempotency-Key is still being processed (openapi.yaml): a
-#: retry then gets the first answer. Any other 409 is about the object's state and is never retried.
-IN_FLIGHT_HEADER = "Idempotency-In-Flight"
+M = TypeVar("M", bound=pydantic.BaseModel)
+_TRAJECTORIES = pydantic.TypeAdapter(list[Trajectory])
 
 _ClientKey = tuple[str, str | None, str | None, float]
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_ClientKey, AuthenticatedClient]] = (
@@ -157,6 +168,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _in_flight(response: httpx.Response) -> bool:
+    # Such a 409 means only that the same Idempotency-Key is still being processed: a retry gets the
+    # first answer. Any other 409 is about the object's state and is never retried.
     return response.status_code == 409 and response.headers.get(IN_FLIGHT_HEADER, "").strip().lower() == "true"
 
 
@@ -214,49 +227,62 @@ def _idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
+def _parse(model: type[M], response: httpx.Response, operation: str) -> M:
+    """An answer's raw bytes validated straight into `model`; an unreadable answer is a `ServerError`."""
+    try:
+        return model.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        raise ServerError(200, f"the answer is not a valid {model.__name__}: {exc}", operation=operation) from None
+
+
 async def create_job(
     settings: Settings,
+    model: type[M],
     *,
     name: str,
     metadata: dict[str, Any] | None,
     gym_id: str | None,
     evalset_id: str | None,
-) -> httpx.Response:
-    """POST /v2/jobs."""
+) -> M:
+    """POST /v2/jobs; the new job as `model`."""
     body = JobCreate(name=name, metadata=_metadata(metadata), gym_id=gym_id, evalset_id=evalset_id)
     key = _idempotency_key()
-    return await _send(
+    response = await _send(
         "createJob", settings, lambda c: _create_job.asyncio_raw(client=c, body=body, idempotency_key=key)
     )
+    return _parse(model, response, "createJob")
 
 
-async def get_job(settings: Settings, job_id: str) -> httpx.Response:
-    """GET /v2/jobs/{job_id}."""
-    return await _send("getJob", settings, lambda c: _get_job.asyncio_raw(job_id, client=c))
+async def get_job(settings: Settings, model: type[M], job_id: str) -> M:
+    """GET /v2/jobs/{job_id}; the job as `model`."""
+    response = await _send("getJob", settings, lambda c: _get_job.asyncio_raw(job_id, client=c))
+    return _parse(model, response, "getJob")
 
 
 async def update_job(
     settings: Settings,
+    model: type[M],
     job_id: str,
     *,
     status: str | Unset = UNSET,
     metadata: dict[str, Any] | Unset | None = UNSET,
     error: str | Unset | None = UNSET,
-) -> httpx.Response:
-    """PATCH /v2/jobs/{job_id}; fields left UNSET are not sent."""
+) -> M:
+    """PATCH /v2/jobs/{job_id}; fields left UNSET are not sent. The updated job as `model`."""
     body = JobUpdate(
         status=status,
         metadata=metadata if isinstance(metadata, Unset) else _metadata(metadata),
         error=error,
     )
-    return await _send("updateJob", settings, lambda c: _update_job.asyncio_raw(job_id, client=c, body=body))
+    response = await _send("updateJob", settings, lambda c: _update_job.asyncio_raw(job_id, client=c, body=body))
+    return _parse(model, response, "updateJob")
 
 
 async def list_jobs(
-    settings: Settings, *, limit: int, cursor: str | None, status: str | None, name: str | None
-) -> httpx.Response:
-    """GET /v2/jobs, one page."""
-    return await _send(
+    settings: Settings, model: type[M], *, limit: int, cursor: str | None, status: str | None, name: str | None
+) -> M:
+    """GET /v2/jobs, one page, as `model`."""
+    response = await _send(
         "listJobs",
         settings,
         lambda c: _list_jobs.asyncio_raw(
@@ -267,12 +293,13 @@ async def list_jobs(
             name=UNSET if name is None else name,
         ),
     )
+    return _parse(model, response, "listJobs")
 
 
 async def list_job_trajectories(
     settings: Settings, job_id: str, *, limit: int, cursor: str | None
-) -> tuple[bytes, str | None]:
-    """GET /v2/jobs/{job_id}/trajectories, one page: the raw JSON array and the next cursor."""
+) -> tuple[list[Trajectory], str | None]:
+    """GET /v2/jobs/{job_id}/trajectories, one page: its trajectories and the next page's cursor."""
     response = await _send(
         "listJobTrajectories",
         settings,
@@ -280,49 +307,70 @@ async def list_job_trajectories(
             job_id, client=c, limit=limit, cursor=UNSET if cursor is None else cursor
         ),
     )
-    return response.content, response.headers.get(NEXT_CURSOR_HEADER) or None
+    # Straight from bytes into pydantic: no detour through the generated attrs models and dicts.
+    try:
+        page = _TRAJECTORIES.validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        raise ServerError(
+            200, f"the answer is not a list of trajectories: {exc}", operation="listJobTrajectories"
+        ) from None
+    return page, response.headers.get(NEXT_CURSOR_HEADER) or None
 
 
-async def get_trajectory(settings: Settings, trajectory_id: str) -> httpx.Response:
+async def get_trajectory(settings: Settings, trajectory_id: str) -> Trajectory:
     """GET /v2/trajectories/{trajectory_id}."""
-    return await _send("getTrajectory", settings, lambda c: _get_trajectory.asyncio_raw(trajectory_id, client=c))
+    response = await _send("getTrajectory", settings, lambda c: _get_trajectory.asyncio_raw(trajectory_id, client=c))
+    return _parse(Trajectory, response, "getTrajectory")
 
 
 async def create_environment(
     settings: Settings,
+    model: type[M],
     *,
     run_id: str | None,
     gym_id: str,
     task_id: str | None,
     metadata: dict[str, Any] | None,
-) -> httpx.Response:
-    """POST /v2/create_environment (`run_id` is the job id)."""
+) -> M:
+    """POST /v2/create_environment (`run_id` is the job id); the new environment as `model`."""
     body = EnvironmentCreate(gym_id=gym_id, run_id=run_id, task_id=task_id, metadata=_metadata(metadata))
     key = _idempotency_key()
-    return await _send(
+    response = await _send(
         "createEnvironment",
         settings,
         lambda c: _create_environment.asyncio_raw(client=c, body=body, idempotency_key=key),
     )
+    return _parse(model, response, "createEnvironment")
 
 
-async def append_steps(settings: Settings, env_id: str, steps: list[dict[str, Any]]) -> httpx.Response:
+def _wire_step(step: TrajectoryStep) -> WireStep:
+    return WireStep(
+        observation_url=step.observation_url,
+        observation_text=step.observation_text,
+        actions=[WireAction.from_dict(action) for action in step.actions],
+        start_timestamp=step.start_timestamp,
+        end_timestamp=step.end_timestamp,
+    )
+
+
+async def append_steps(settings: Settings, env_id: str, steps: list[TrajectoryStep]) -> None:
     """POST /v2/environments/{env_id}/steps."""
-    body = StepsAppend(steps=[TrajectoryStep.from_dict(step) for step in steps])
+    body = StepsAppend(steps=[_wire_step(step) for step in steps])
     key = _idempotency_key()
-    return await _send(
+    await _send(
         "appendSteps", settings, lambda c: _append_steps.asyncio_raw(env_id, client=c, body=body, idempotency_key=key)
     )
 
 
 async def close_environment(
     settings: Settings, env_id: str, *, reward: float | None, logs: str | None, error: str | None
-) -> httpx.Response:
-    """POST /v2/environments/{env_id}/close with the outcome."""
+) -> Trajectory:
+    """POST /v2/environments/{env_id}/close with the outcome; the trajectory it left."""
     body = EnvironmentClose(reward=reward, logs=logs, error=error)
     key = _idempotency_key()
-    return await _send(
+    response = await _send(
         "closeEnvironment",
         settings,
         lambda c: _close_environment.asyncio_raw(env_id, client=c, body=body, idempotency_key=key),
     )
+    return _parse(Trajectory, response, "closeEnvironment")

@@ -16,11 +16,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from hud import _api
-from hud._constants import MAX_ACTION_DEPTH
 from hud._validate import check_id, check_metadata, check_optional_text, check_reward
+from hud._wire import MAX_ACTION_DEPTH
 from hud.errors import ConflictError, InvalidInputError
-from hud.job import Job, _settings, current_job, parse
-from hud.settings import Settings
+from hud.job import Job, current_job, settings_of
+from hud.settings import Settings, settings_for
 from hud.trajectory import Trajectory, TrajectoryStep
 
 __all__ = ["Environment", "make"]
@@ -106,7 +106,7 @@ class Environment:
             start_timestamp=start_timestamp or now,
             end_timestamp=end_timestamp or now,
         )
-        await _api.append_steps(self._settings, self.id, [step.model_dump(mode="json")])
+        await _api.append_steps(self._settings, self.id, [step])
         return step
 
     async def close(self, reward: float | None = None, logs: str | None = None, error: str | None = None) -> Trajectory:
@@ -126,8 +126,7 @@ class Environment:
         for what, text in (("logs", logs), ("error", error)):
             if text is not None and not isinstance(text, str):
                 raise InvalidInputError(f"{what} must be a string or None, got {type(text).__name__}")
-        response = await _api.close_environment(self._settings, self.id, reward=checked, logs=logs, error=error)
-        self._trajectory = parse(Trajectory, response.content, "closeEnvironment")
+        self._trajectory = await _api.close_environment(self._settings, self.id, reward=checked, logs=logs, error=error)
         return self._trajectory
 
     async def __aenter__(self) -> Environment:
@@ -165,18 +164,18 @@ async def make(
     target = job if job is not None else current_job()
     if isinstance(target, Job):
         job_id: str | None = target.id
-        settings = target._settings(api_key)
+        settings = settings_of(target, api_key)
     else:
         job_id = None if target is None else check_id(target, "job")
-        settings = _settings(api_key)
-    response = await _api.create_environment(
+        settings = settings_for(api_key)
+    created = await _api.create_environment(
         settings,
+        _Created,
         run_id=job_id,
         gym_id=gym_id,
         task_id=check_optional_text(task_id, "task_id"),
         metadata=check_metadata(metadata),
     )
-    created = parse(_Created, response.content, "createEnvironment")
     return Environment(
         id=created.id, job_id=job_id, gym_id=gym_id, task_id=task_id, metadata=created.metadata, settings=settings
     )

@@ -25,15 +25,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr, TypeAdapter
-from pydantic import ValidationError as _PydanticValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 
 from hud import _api
-from hud._constants import JOB_PAGE_SIZE, MAX_ERROR_LENGTH, TRAJECTORY_PAGE_SIZE
+from hud._constants import JOB_PAGE_SIZE, TRAJECTORY_PAGE_SIZE
 from hud._summary import JobSummary, SummaryBuilder
 from hud._validate import check_id, check_metadata, check_name, check_optional_text, check_page_size
-from hud.errors import HudError, InvalidInputError, ServerError
-from hud.settings import Settings, get_settings
+from hud._wire import JOB_PAGE_MAX, MAX_ERROR_LENGTH, TRAJECTORY_PAGE_MAX
+from hud.errors import HudError, InvalidInputError
+from hud.settings import Settings, settings_for
 from hud.trajectory import Trajectory
 
 __all__ = ["Job", "JobSummary", "create_job", "current_job", "iter_jobs", "job", "load_job"]
@@ -43,27 +43,10 @@ logger = logging.getLogger("hud")
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_TRAJECTORIES = TypeAdapter(list[Trajectory])
-
 # A ContextVar, not a global: asyncio tasks (gather, create_task, TaskGroup) and asyncio.to_thread copy
 # the context they start in, so whatever a decorated call spawns sees its Job, and concurrent calls
 # never see each other's.
 _current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar("hud_current_job", default=None)
-
-
-def _settings(api_key: str | None) -> Settings:
-    return get_settings().with_api_key(api_key)
-
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def parse(model: type[_M], content: bytes, operation: str) -> _M:
-    """Validate an answer's raw bytes into `model`; an unreadable answer is a `ServerError`."""
-    try:
-        return model.model_validate_json(content)
-    except _PydanticValidationError as exc:
-        raise ServerError(200, f"the answer is not a valid {model.__name__}: {exc}", operation=operation) from None
 
 
 class Job(BaseModel):
@@ -87,16 +70,13 @@ class Job(BaseModel):
     _api_key: SecretStr | None = PrivateAttr(default=None)
 
     def _settings(self, api_key: str | None) -> Settings:
-        if api_key is None and self._api_key is not None:
-            api_key = self._api_key.get_secret_value()
-        return _settings(api_key)
+        return settings_of(self, api_key)
 
-    @classmethod
-    def _from_answer(cls, content: bytes, operation: str, api_key: str | None) -> Job:
-        loaded = parse(cls, content, operation)
+    def _keeping(self, api_key: str | None) -> Job:
+        # The key a Job was loaded with is reused by its methods.
         if api_key is not None:
-            loaded._api_key = SecretStr(api_key)
-        return loaded
+            self._api_key = SecretStr(api_key)
+        return self
 
     async def iter_trajectories(
         self, *, api_key: str | None = None, page_size: int = TRAJECTORY_PAGE_SIZE
@@ -109,7 +89,7 @@ class Job(BaseModel):
             api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
             page_size: Trajectories per request (1 to 10000).
         """
-        async for page in self._pages(self._settings(api_key), check_page_size(page_size, 10000)):
+        async for page in self._pages(self._settings(api_key), check_page_size(page_size, TRAJECTORY_PAGE_MAX)):
             # Popped rather than iterated: nothing here keeps a page, or the last trajectory yielded,
             # referenced while the next page downloads and validates (that held two pages at once).
             page.reverse()
@@ -131,9 +111,7 @@ class Job(BaseModel):
         # One page at a time; load_trajectories extends by whole pages, not item by item.
         cursor: str | None = None
         while True:
-            content, cursor = await _api.list_job_trajectories(settings, self.id, limit=page_size, cursor=cursor)
-            page = _validate_trajectories(content)
-            del content  # not kept through the next request
+            page, cursor = await _api.list_job_trajectories(settings, self.id, limit=page_size, cursor=cursor)
             yield page
             del page
             if cursor is None:
@@ -184,23 +162,19 @@ class Job(BaseModel):
             body["error"] = error
         if not body:
             raise InvalidInputError("update() needs at least one of status, metadata, error")
-        settings = self._settings(api_key)
-        response = await _api.update_job(settings, self.id, **body)
-        return Job._from_answer(response.content, "updateJob", api_key or _secret(self._api_key))
+        updated = await _api.update_job(self._settings(api_key), Job, self.id, **body)
+        return updated._keeping(api_key or _secret(self._api_key))
+
+
+def settings_of(target: Job, api_key: str | None) -> Settings:
+    """The settings of a call about `target`: `api_key` when given, else the key it was loaded with."""
+    if api_key is None and target._api_key is not None:
+        api_key = target._api_key.get_secret_value()
+    return settings_for(api_key)
 
 
 def _secret(value: SecretStr | None) -> str | None:
     return None if value is None else value.get_secret_value()
-
-
-def _validate_trajectories(content: bytes) -> list[Trajectory]:
-    # Straight from bytes into pydantic: no detour through the generated attrs models and dicts.
-    try:
-        return _TRAJECTORIES.validate_json(content)
-    except _PydanticValidationError as exc:
-        raise ServerError(
-            200, f"the answer is not a list of trajectories: {exc}", operation="listJobTrajectories"
-        ) from None
 
 
 async def create_job(
@@ -224,14 +198,15 @@ async def create_job(
         InvalidInputError: an argument is refused before sending.
         HudError: the server refused or could not be reached (see `hud.errors`).
     """
-    response = await _api.create_job(
-        _settings(api_key),
+    created = await _api.create_job(
+        settings_for(api_key),
+        Job,
         name=check_name(name),
         metadata=check_metadata(metadata),
         gym_id=check_optional_text(gym_id, "gym_id"),
         evalset_id=check_optional_text(evalset_id, "evalset_id"),
     )
-    return Job._from_answer(response.content, "createJob", api_key)
+    return created._keeping(api_key)
 
 
 async def load_job(job_id: str, api_key: str | None = None) -> Job:
@@ -244,8 +219,8 @@ async def load_job(job_id: str, api_key: str | None = None) -> Job:
     Raises:
         NotFoundError: no such job in the key's account.
     """
-    response = await _api.get_job(_settings(api_key), check_id(job_id, "job_id"))
-    return Job._from_answer(response.content, "getJob", api_key)
+    loaded = await _api.get_job(settings_for(api_key), Job, check_id(job_id, "job_id"))
+    return loaded._keeping(api_key)
 
 
 class _JobPage(BaseModel):
@@ -264,18 +239,15 @@ async def iter_jobs(
         api_key: Overrides HUD_API_KEY.
         page_size: Jobs per request (1 to 1000).
     """
-    check_page_size(page_size, 1000)
-    settings = _settings(api_key)
+    check_page_size(page_size, JOB_PAGE_MAX)
+    settings = settings_for(api_key)
     status = None if status is None else check_name(status, "status")
     name = None if name is None else check_name(name)
     cursor: str | None = None
     while True:
-        response = await _api.list_jobs(settings, limit=page_size, cursor=cursor, status=status, name=name)
-        page = parse(_JobPage, response.content, "listJobs")
+        page = await _api.list_jobs(settings, _JobPage, limit=page_size, cursor=cursor, status=status, name=name)
         for item in page.items:
-            if api_key is not None:
-                item._api_key = SecretStr(api_key)
-            yield item
+            yield item._keeping(api_key)
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
@@ -346,9 +318,9 @@ def job(
 
 async def _set_status(target: Job, status: str, error: str | None = None) -> None:
     if error is None:
-        await _api.update_job(target._settings(None), target.id, status=status)
+        await _api.update_job(target._settings(None), Job, target.id, status=status)
     else:
-        await _api.update_job(target._settings(None), target.id, status=status, error=error)
+        await _api.update_job(target._settings(None), Job, target.id, status=status, error=error)
 
 
 async def _set_final_status(target: Job, status: str, error: str | None) -> None:
