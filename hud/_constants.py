@@ -7,8 +7,11 @@ from pathlib import Path
 __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_CAP",
+    "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "ENVIRONMENT_PAGE_SIZE",
+    "FINAL_STATUS_MAX_RETRIES",
     "JOB_PAGE_SIZE",
     "PLATFORM_BASE_URL",
     "RETRY_AFTER_CAP",
@@ -20,6 +23,11 @@ __all__ = [
 PLATFORM_BASE_URL = "https://orchestration.hud.so/hud-gym/api"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 4
+#: Seconds between a running job's heartbeats (its lease on the server is several of these).
+DEFAULT_HEARTBEAT_INTERVAL = 10.0
+#: Retries of a job's final status update: more than ordinary calls (about a minute with the
+#: backoff's cap), since a job left `running` only ends when its lease runs out.
+FINAL_STATUS_MAX_RETRIES = 10
 #: A server's Retry-After is honoured up to this many seconds, so one bad header cannot stall a run.
 RETRY_AFTER_CAP = 30.0
 BACKOFF_BASE = 0.25
@@ -28,6 +36,7 @@ BACKOFF_CAP = 8.0
 #: small enough that memory stays flat however large the job.
 TRAJECTORY_PAGE_SIZE = 1000
 JOB_PAGE_SIZE = 100
+ENVIRONMENT_PAGE_SIZE = 100
 
 
 def default_home() -> Path:

@@ -106,6 +106,13 @@ _db_option = click.option(
     help="Larger request bodies answer 413. [default: HUD_SERVER_MAX_BODY_BYTES, else 16 MiB]",
 )
 @click.option(
+    "--job-lease",
+    default=None,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="A running job without a heartbeat for this long is crashed. [default: HUD_SERVER_JOB_LEASE, else 60]",
+)
+@click.option(
     "--no-auth",
     is_flag=True,
     default=None,
@@ -126,6 +133,7 @@ def server(
     database_url: str | None,
     workers: int,
     max_body_bytes: int | None,
+    job_lease: float | None,
     no_auth: bool | None,
     dashboard: bool | None,
     log_level: str,
@@ -146,6 +154,7 @@ def server(
     no_auth = (not configured.auth) if no_auth is None else no_auth
     dashboard = configured.dashboard if dashboard is None else dashboard
     max_body_bytes = configured.max_body_bytes if max_body_bytes is None else max_body_bytes
+    job_lease = configured.job_lease if job_lease is None else job_lease
     if no_auth and host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"hud: warning: --no-auth on {host}: anyone who can reach it can read and write", err=True)
     click.echo(
@@ -163,7 +172,8 @@ def server(
         "server_header": False,
     }
     if workers == 1:
-        uvicorn.run(create_app(url, auth=not no_auth, max_body_bytes=max_body_bytes, dashboard=dashboard), **options)
+        app = create_app(url, auth=not no_auth, max_body_bytes=max_body_bytes, dashboard=dashboard, job_lease=job_lease)
+        uvicorn.run(app, **options)
         return
     # Worker processes import the app by name: hand them the options through their environment,
     # where each reads them back through the same ServerSettings.
@@ -171,6 +181,7 @@ def server(
     os.environ["HUD_SERVER_AUTH"] = "false" if no_auth else "true"
     os.environ["HUD_SERVER_MAX_BODY_BYTES"] = str(max_body_bytes)
     os.environ["HUD_SERVER_DASHBOARD"] = "true" if dashboard else "false"
+    os.environ["HUD_SERVER_JOB_LEASE"] = repr(job_lease)
     uvicorn.run("hud.server._app:app_from_env", factory=True, workers=workers, **options)
 
 

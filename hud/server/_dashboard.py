@@ -24,6 +24,7 @@ from starlette.routing import Mount, Route
 from hud.server import _dashboard_pages as pages
 from hud.server._auth import Authenticator
 from hud.server._errors import ApiError
+from hud.server._sweeper import Sweeper
 from hud.server._transactions import Transactions
 
 __all__ = ["COOKIE", "dashboard_mount"]
@@ -76,7 +77,8 @@ _env = jinja2.Environment(
 )
 _env.filters.update(reward=_fmt_reward, rate=_fmt_rate, time=_fmt_time)
 
-_Query = Callable[[Connection, str], pages.Page]
+# None: the job's lease ran out; its crash is persisted first, then the page is read again.
+_Query = Callable[[Connection, str], pages.Page | None]
 
 
 def _position(request: Request, name: str) -> int:
@@ -89,9 +91,10 @@ def _position(request: Request, name: str) -> int:
 
 
 class _Dashboard:
-    def __init__(self, transactions: Transactions, auth: Authenticator) -> None:
+    def __init__(self, transactions: Transactions, auth: Authenticator, sweeper: Sweeper) -> None:
         self.tx = transactions
         self.auth = auth
+        self.sweeper = sweeper
 
     def _render(self, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
         context.setdefault("signed_in", self.auth.enabled)
@@ -112,7 +115,13 @@ class _Dashboard:
             if account is None:
                 return self._login_redirect()  # revoked or unknown: sign in again
             query = build()
-            template, context = await self.tx.read(lambda conn: query(conn, account))
+            page = await self.tx.read(lambda conn: query(conn, account))
+            if page is None:
+                await self.sweeper.crash(account, request.path_params["job_id"])
+                page = await self.tx.read(lambda conn: query(conn, account))
+            if page is None:
+                raise ApiError(503, "the job changed while it was read: reload the page")
+            template, context = page
         except ApiError as exc:
             return self._error(exc.status_code, exc.detail)
         except Exception:
@@ -129,14 +138,14 @@ class _Dashboard:
     async def job_list(self, request: Request) -> Response:
         def build() -> _Query:
             before = _position(request, "before") or None
-            return lambda conn, account: pages.job_list(conn, account, before)
+            return lambda conn, account: pages.job_list(conn, account, before, self.sweeper.lease)
 
         return await self._page(request, build)
 
     async def job(self, request: Request) -> Response:
         def build() -> _Query:
             job_id, after = request.path_params["job_id"], _position(request, "after")
-            return lambda conn, account: pages.job_page(conn, account, job_id, after)
+            return lambda conn, account: pages.job_page(conn, account, job_id, after, self.sweeper.lease)
 
         return await self._page(request, build)
 
@@ -206,9 +215,9 @@ async def _small_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def dashboard_mount(transactions: Transactions, auth: Authenticator) -> Mount:
+def dashboard_mount(transactions: Transactions, auth: Authenticator, sweeper: Sweeper) -> Mount:
     """The dashboard's routes under `/ui`, reading through `transactions` with the API's account rules."""
-    ui = _Dashboard(transactions, auth)
+    ui = _Dashboard(transactions, auth, sweeper)
     routes = [
         Route("/", ui.job_list, methods=["GET"]),
         Route("/jobs/{job_id}", ui.job, methods=["GET"]),

@@ -6,6 +6,7 @@
 | auth | `HUD_SERVER_AUTH` | true |
 | largest request body, bytes | `HUD_SERVER_MAX_BODY_BYTES` | 16 MiB |
 | dashboard | `HUD_SERVER_DASHBOARD` | true |
+| job lease, seconds | `HUD_SERVER_JOB_LEASE` | 60 |
 
 `hud server --workers N` hands its options to each worker process through these variables.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hud._wire import DEFAULT_MAX_BODY_BYTES
+from hud._wire import DEFAULT_JOB_LEASE, DEFAULT_MAX_BODY_BYTES
 
 __all__ = ["ServerSettings"]
 
@@ -32,3 +33,4 @@ class ServerSettings(BaseSettings):
     auth: bool = True
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
     dashboard: bool = True
+    job_lease: float = Field(default=DEFAULT_JOB_LEASE, gt=0)

@@ -153,7 +153,10 @@ def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path)
         assert sum(bins) == len(rewards) and bins[-1] == successes
         assert page.locator("svg rect").first.bounding_box() is not None
         error_row = page.locator(f'tr[data-trajectory-id="{crashed[0]["id"]}"]')
-        assert error_row.locator(".status").inner_text() == "error"
+        # The agent raised: a failure of the agent (reward 0), of error kind `agent`.
+        assert error_row.locator(".status").inner_text() == "fail"
+        assert error_row.locator(".kind").inner_text() == "agent"
+        assert error_row.locator(".task").inner_text() == crashed[0]["task_id"]
         assert "superstitious" in error_row.locator("td.error").inner_text()
         page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
 
