@@ -1,8 +1,8 @@
 """Several `hud server` workers on one database: no duplicate idempotent create, no lost update.
 
-Every request opens its own connection (`Connection: close`), so the kernel hands concurrent
-requests to different uvicorn workers; each test checks from /proc that more than one worker did
-work, so a run that happened to stay on one worker fails instead of passing vacuously.
+Every request opens its own connection, so the kernel hands concurrent requests to different
+uvicorn workers; each test records from /proc which worker served each request (`_workers.py`) and
+fails when the concurrent ones did not reach at least two, instead of passing vacuously.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _workers import FRESH_CONNECTIONS, ServedBy, Workers
 
 from hud.server import create_key
 
@@ -26,55 +27,27 @@ pytestmark = pytest.mark.live
 WORKERS = 4
 CONCURRENT = 24
 
+#: The server, a key of its account, and the record of which worker served each request.
+Running = tuple[ServerProcess, str, ServedBy]
+
 
 @pytest.fixture
-def workers(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
-    """`hud server --workers 4` on the database, and a key of its account."""
+def workers(database_url: str, tmp_path: Path) -> Iterator[Running]:
+    """`hud server --workers 4` on the database, a key of its account, and a record of who served what."""
     key = create_key(database_url, "workers")
     process = ServerProcess(database_url, tmp_path / "server.log", workers=WORKERS)
     process.start()
     try:
-        yield process, key
+        yield process, key, ServedBy(Workers(process.port, WORKERS))
     finally:
         process.stop()
     assert "Traceback" not in process.log()
 
 
-def _worker_cpu_ticks(server: ServerProcess) -> dict[int, int]:
-    """CPU ticks (user + system) of each child process of the server, by pid."""
-    assert server.process is not None
-    pid = server.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    ticks = {}
-    for child in children:
-        # The fields after the parenthesised command; utime and stime are the 12th and 13th of them.
-        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks[int(child)] = int(fields[11]) + int(fields[12])
-    return ticks
-
-
-class _Spread:
-    """Checks that several workers did work between entering and leaving the block."""
-
-    def __init__(self, server: ServerProcess) -> None:
-        self.server = server
-
-    def __enter__(self) -> None:
-        self.before = _worker_cpu_ticks(self.server)
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if exc_type is not None:
-            return  # the block's own failure says more
-        after = _worker_cpu_ticks(self.server)
-        busy = [pid for pid, ticks in after.items() if ticks > self.before.get(pid, 0)]
-        assert len(busy) >= 2, f"the load reached {len(busy)} worker(s) of {WORKERS}: the test proved nothing"
-
-
 async def _send(
     client: httpx.AsyncClient, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
 ) -> httpx.Response:
-    """One request on a new connection; an in-flight 409 (a twin still running elsewhere) is retried."""
-    headers = {"Connection": "close", **(headers or {})}
+    """One request (on a connection of its own); an in-flight 409 (a twin still running elsewhere) is retried."""
     # Generous: the twin holds its key for one transaction, but CI's two cores may be busy.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -85,16 +58,23 @@ async def _send(
     raise AssertionError("an idempotent request stayed in flight for 30 s")
 
 
-def _client(server: ServerProcess, key: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+def _client(server: ServerProcess, key: str, served: ServedBy) -> httpx.AsyncClient:
+    """Each request on a connection of its own, its worker recorded in `served`."""
+    return httpx.AsyncClient(
+        base_url=server.base_url,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60,
+        limits=FRESH_CONNECTIONS,
+        event_hooks={"response": [served.arecord]},
+    )
 
 
-async def test_one_idempotency_key_creates_once_across_workers(workers: tuple[ServerProcess, str]) -> None:
-    server, key = workers
+async def test_one_idempotency_key_creates_once_across_workers(workers: Running) -> None:
+    server, key, served = workers
     name = f"idem-{uuid.uuid4()}"
     rounds = 8
-    async with _client(server, key) as client:
-        with _Spread(server):
+    async with _client(server, key, served) as client:
+        with served.spread():
             for _ in range(rounds):
                 idem = str(uuid.uuid4())
                 body = {"name": name, "metadata": {"key": idem}}
@@ -112,11 +92,11 @@ async def test_one_idempotency_key_creates_once_across_workers(workers: tuple[Se
     assert len({j["metadata"]["key"] for j in listed}) == rounds
 
 
-async def test_concurrent_updates_of_one_job_lose_no_field(workers: tuple[ServerProcess, str]) -> None:
-    server, key = workers
-    async with _client(server, key) as client:
+async def test_concurrent_updates_of_one_job_lose_no_field(workers: Running) -> None:
+    server, key, served = workers
+    async with _client(server, key, served) as client:
         jobs = [(await client.post("/v2/jobs", json={"name": "updates"})).json() for _ in range(CONCURRENT)]
-        with _Spread(server):
+        with served.spread():
             # Three writers per job, each setting a different field, all at once on different workers:
             # a read-modify-write of the row would put back a field another writer had just changed.
             answers = await asyncio.gather(
@@ -136,12 +116,14 @@ async def test_concurrent_updates_of_one_job_lose_no_field(workers: tuple[Server
             )
 
 
-async def test_concurrent_steps_of_one_environment_are_all_kept_in_order(workers: tuple[ServerProcess, str]) -> None:
-    server, key = workers
-    async with _client(server, key) as client:
+async def test_concurrent_steps_of_one_environment_are_all_kept_in_order(
+    workers: tuple[ServerProcess, str, ServedBy],
+) -> None:
+    server, key, served = workers
+    async with _client(server, key, served) as client:
         job_id = (await client.post("/v2/jobs", json={"name": "steps"})).json()["id"]
         env_id = (await client.post("/v2/create_environment", json={"run_id": job_id, "gym_id": "g"})).json()["id"]
-        with _Spread(server):
+        with served.spread():
             answers = await asyncio.gather(
                 *(
                     _send(
