@@ -34,6 +34,7 @@ __all__ = ["FRESH_CONNECTIONS", "ConnectionSampler", "ServedBy", "Workers"]
 #: on the worker that accepted it).
 FRESH_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
 
+_WORKER = "hud_test_worker_pid"
 _LISTEN = "0A"
 _ESTABLISHED = "01"
 
@@ -136,8 +137,14 @@ class ServedBy:
         """The hook for an `httpx.Client`."""
         client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
         pid = self.workers.serving(client_port)
+        response.extensions[_WORKER] = pid
         with self._lock:
             self.served[pid] += 1
+
+    @staticmethod
+    def worker_of(response: httpx.Response) -> int:
+        """The worker that served `response` (recorded by the hook)."""
+        return int(response.extensions[_WORKER])
 
     async def arecord(self, response: httpx.Response) -> None:
         """The hook for an `httpx.AsyncClient`."""

@@ -143,3 +143,30 @@ async def test_concurrent_steps_of_one_environment_are_all_kept_in_order(
     assert sorted(texts) == sorted(f"{n}-{half}" for n in range(CONCURRENT * 2) for half in "ab")
     # The two steps of one append stay adjacent and in order.
     assert all(texts[i].endswith("-a") and texts[i + 1] == texts[i][:-1] + "b" for i in range(0, len(texts), 2))
+
+
+async def test_a_cursor_from_one_worker_pages_on_another(workers: Running) -> None:
+    server, key, served = workers
+    name = f"paged-{uuid.uuid4()}"
+    async with _client(server, key, served) as client:
+        created = [(await _send(client, "POST", "/v2/jobs", json={"name": name})).json()["id"] for _ in range(6)]
+        query = {"name": name, "limit": 2}
+        first = await _send(client, "GET", "/v2/jobs", params=query)
+        pages, cursor = [first.json()["items"]], first.json()["next_cursor"]
+        # The next page from another worker than the first: asked again on a new connection until the
+        # kernel hands one to another worker (a read: asking twice changes nothing).
+        for _ in range(200):
+            second = await _send(client, "GET", "/v2/jobs", params={**query, "cursor": cursor})
+            if served.worker_of(second) != served.worker_of(first):
+                break
+        else:
+            raise AssertionError("200 requests on new connections all reached the first page's worker")
+        assert second.status_code == 200, second.text
+        pages.append(second.json()["items"])
+        cursor = second.json()["next_cursor"]
+        while cursor is not None:
+            page = (await _send(client, "GET", "/v2/jobs", params={**query, "cursor": cursor})).json()
+            pages.append(page["items"])
+            cursor = page["next_cursor"]
+    assert [len(p) for p in pages] == [2, 2, 2]
+    assert [j["id"] for p in pages for j in p] == created[::-1]  # newest first, none twice
