@@ -15,6 +15,7 @@ import respx
 from _payloads import job_payload
 
 import hud
+from hud._constants import MAX_ERROR_LENGTH
 from hud.job import Job, current_job, job, load_job
 
 
@@ -135,6 +136,24 @@ async def test_an_exception_fails_the_job_and_is_reraised_unchanged(embedded: Pa
     failed = await load_job(seen[0].id)
     assert failed.status == "failed"
     assert failed.error == "KeyError: 'missing thing'"
+
+
+async def test_a_huge_exception_message_is_cut_to_what_the_job_can_hold(embedded: Path) -> None:
+    seen: list[Job] = []
+
+    @job("failing")
+    async def run() -> None:
+        active = current_job()
+        assert active is not None
+        seen.append(active)
+        raise ValueError("x" * 1_000_000)
+
+    with pytest.raises(ValueError):
+        await run()
+
+    failed = await load_job(seen[0].id)
+    assert failed.status == "failed"  # recorded, not refused for its size
+    assert failed.error == ("ValueError: " + "x" * 1_000_000)[:MAX_ERROR_LENGTH]
 
 
 async def test_cancellation_marks_the_job_cancelled(embedded: Path) -> None:
