@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -189,27 +190,55 @@ async def test_large_unpaged_list_is_streamed_as_one_array(api: Api) -> None:
     assert paged == listed
 
 
-def test_store_streams_in_batches(api: Api) -> None:
-    from hud.server._store import STREAM_BATCH, Store
+async def _body_messages(app: Any, path: str, headers: dict[str, str]) -> tuple[int, list[bytes]]:
+    """Calls the ASGI app directly; its status and the body of each `http.response.body` it sent.
 
-    store = Store(get_engine(api.database_url), auth=False)
-    _bulk_close(api.database_url, "job-x", STREAM_BATCH * 2 + 3, steps_every=1000)
-    with write_engine(get_engine(api.database_url)).begin() as conn:
-        conn.execute(trajectories.update().values(account="local"))
-        conn.exec_driver_sql(
-            "INSERT INTO jobs (id, account, name, status, created_at) VALUES ('job-x', 'local', 'x', 'created', 'now')"
-        )
-    first, next_cursor, rest = store.list_trajectories(None, None, "job-x", None, None)
-    assert next_cursor is None and rest is not None
-    chunks = [first, *rest]
-    # The first batch, then one chunk per batch, then the closing bracket.
-    assert [len(json.loads(c.lstrip(b"[,").rstrip(b"]").join([b"[", b"]"]))) for c in chunks[:-1]] == [
-        STREAM_BATCH,
-        STREAM_BATCH,
-        3,
-    ]
-    assert chunks[-1] == b"]"
-    assert len(json.loads(b"".join(chunks))) == STREAM_BATCH * 2 + 3
+    (httpx's ASGITransport joins the body messages before handing them over.)
+    """
+    sent: list[dict[str, Any]] = []
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never leaves
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("hud.test", 80),
+    }
+    await app(scope, receive, send)
+    return sent[0]["status"], [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
+
+
+async def test_a_large_unpaged_list_leaves_a_batch_at_a_time(api: Api) -> None:
+    # Flat memory on the server: the list is read and sent in pieces, none of them most of the body.
+    job = await api.job()
+    _bulk_close(api.database_url, job["id"], 2000, steps_every=7)
+    status, pieces = await _body_messages(
+        create_app(api.database_url), f"/v2/jobs/{job['id']}/trajectories", api.auth()
+    )
+    assert status == 200
+    body = b"".join(pieces)
+    assert len(json.loads(body)) == 2000
+    assert len(pieces) >= 4
+    assert max(len(piece) for piece in pieces) <= len(body) // 3
 
 
 async def test_small_unpaged_list_is_one_response(db_url: str) -> None:
