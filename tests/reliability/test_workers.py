@@ -1,4 +1,5 @@
-"""Several `hud server` workers on one database: no duplicate idempotent create, no lost update.
+"""Several `hud server` workers on one database: no duplicate idempotent create, no lost update, a
+cursor from one worker pages on another, and every worker gets the command line's options.
 
 Every request opens its own connection, so the kernel hands concurrent requests to different
 uvicorn workers; each test records from /proc which worker served each request (`_workers.py`) and
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
 from _workers import FRESH_CONNECTIONS, ServedBy, Workers
 
 from hud.server import create_key
@@ -170,3 +172,50 @@ async def test_a_cursor_from_one_worker_pages_on_another(workers: Running) -> No
             cursor = page["next_cursor"]
     assert [len(p) for p in pages] == [2, 2, 2]
     assert [j["id"] for p in pages for j in p] == created[::-1]  # newest first, none twice
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--no-auth", "--max-body-bytes", "2000"], {"keyless": 200, "large": 413, "/ui/": 200}),
+        (["--no-dashboard"], {"keyless": 401, "large": 422, "/ui/": 404}),
+    ],
+    ids=["no-auth,max-body-bytes", "no-dashboard"],
+)
+async def test_every_worker_gets_the_command_line_options(
+    tmp_path: Path, options: list[str], expected: dict[str, int]
+) -> None:
+    # Worker processes build their app themselves: each must get the command line's --db, --no-auth,
+    # --max-body-bytes and --dashboard/--no-dashboard (each tested both ways across the two runs).
+    url = f"sqlite:///{tmp_path / 'options.db'}"
+    key = {"Authorization": f"Bearer {create_key(url, 'acct')}"}  # ignored under --no-auth
+    server = ServerProcess(url, tmp_path / "server.log", workers=2, extra=options)
+    server.start()
+    try:
+        served = ServedBy(Workers(server.port, 2))
+        checked: dict[int, set[str]] = {pid: set() for pid in served.workers.pids}
+        async with httpx.AsyncClient(
+            base_url=server.base_url, timeout=60, limits=FRESH_CONNECTIONS, event_hooks={"response": [served.arecord]}
+        ) as client:
+            for _ in range(200):
+                answers = {
+                    "keyless": await client.post("/v2/jobs", json={"name": "keyless"}),
+                    "large": await client.post("/v2/jobs", json={"name": "x" * 2100}, headers=key),
+                    "/ui/": await client.get("/ui/"),
+                }
+                assert {what: a.status_code for what, a in answers.items()} == expected
+                for what, answer in answers.items():
+                    checked[served.worker_of(answer)].add(what)
+                if all(len(done) == len(expected) for done in checked.values()):
+                    break
+    finally:
+        server.stop()
+    assert all(len(done) == len(expected) for done in checked.values()), checked
+    # The jobs are in the --db given.
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(sqlalchemy.text("SELECT count(*) FROM jobs WHERE account = 'local'")).scalar()
+    finally:
+        engine.dispose()
+    assert (stored > 0) == (expected["keyless"] == 200)
