@@ -10,9 +10,11 @@ file that changes with it.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import json
 import logging
+import math
 import random
 import time
 import uuid
@@ -154,16 +156,22 @@ def _detail(response: httpx.Response) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
+    """The seconds `Retry-After` asks for (delay-seconds or an HTTP date); None when absent or unreadable."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value.strip() else None
-        if when is None:
-            return None
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (ValueError, TypeError, IndexError, OverflowError):
+            return None  # a malformed header counts as absent: the SDK's own backoff applies
+        if when.tzinfo is None:  # "-0000": UTC without claiming a zone (RFC 5322)
+            when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):  # "nan" and "inf" parse as floats
+        return None
     return max(0.0, seconds)
 
 

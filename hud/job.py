@@ -266,8 +266,10 @@ def job(
     Each call creates a Job and sets it `running`; every environment made inside the call (also in
     tasks it spawns with `gather`, `create_task`, `TaskGroup` or `asyncio.to_thread`) is linked to it.
     When the call ends the Job is set `completed`, `failed` (with the error message) or `cancelled`,
-    and the call's own exception is re-raised unchanged. A nested decorated call links to the
-    innermost Job. The active Job is `current_job()`.
+    and the call's own result or exception reaches the caller unchanged: when that last update fails
+    (the server went down, or answers an error), it is logged on the `hud` logger, never raised in
+    place of the call's outcome. A nested decorated call links to the innermost Job. The active Job
+    is `current_job()`.
 
     Args:
         name: The name of each Job (1 to 256 characters).
@@ -306,7 +308,7 @@ def job(
                     message = f"{type(exc).__name__}: {exc}"
                     await _set_final_status(created, "failed", message[:MAX_ERROR_LENGTH])
                     raise
-                await _set_status(created, "completed")
+                await _set_final_status(created, "completed", None)
                 return result
             finally:
                 _current_job.reset(token)
@@ -324,8 +326,13 @@ async def _set_status(target: Job, status: str, error: str | None = None) -> Non
 
 
 async def _set_final_status(target: Job, status: str, error: str | None) -> None:
-    """Record how a failed or cancelled call ended, without masking the exception already on its way."""
+    """Record how a call ended, without masking its result or the exception already on its way."""
     try:
         await _set_status(target, status, error)
     except HudError as exc:
-        logger.error("hud: could not set job %s to %r (%s); the call's own exception follows", target.id, status, exc)
+        logger.error(
+            "hud: could not set job %s to %r after its call ended (%s); the call's own outcome stands",
+            target.id,
+            status,
+            exc,
+        )

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import hud
 from hud._cli import main
-from hud.job import create_job
+from hud.job import create_job, load_job
 
 
 async def _fill() -> str:
@@ -50,6 +50,39 @@ def test_jobs_list_table_and_json(job_id: str) -> None:
 
     code, out, _ = _invoke("jobs", "list", "--format", "jsonl", "--status", "running")
     assert (code, out) == (0, "")
+
+
+def test_jobs_list_by_name_up_to_a_limit() -> None:
+    async def fill() -> dict[str, list[str]]:
+        made: dict[str, list[str]] = {"a": [], "b": []}
+        for i in range(7):
+            name = "a" if i % 2 == 0 else "b"
+            made[name].append((await create_job(name)).id)
+        return made
+
+    made = asyncio.run(fill())
+
+    def listed(*options: str) -> list[tuple[str, str]]:
+        code, out, err = _invoke("jobs", "list", "--format", "jsonl", *options)
+        assert code == 0, err
+        return [(j["id"], j["name"]) for j in map(json.loads, out.splitlines())]
+
+    newest_a = [(job_id, "a") for job_id in reversed(made["a"])]
+    assert listed("--name", "a") == newest_a
+    assert listed("--name", "a", "--limit", "2") == newest_a[:2]
+    assert len(listed("--limit", "5")) == 5
+    assert len(listed()) == 7
+    assert listed("--name", "c") == []
+    code, _, err = _invoke("jobs", "list", "--limit", "0")
+    assert code == 2 and "--limit" in err
+
+
+def test_jobs_show_as_json_is_the_job(job_id: str) -> None:
+    code, out, _ = _invoke("jobs", "show", job_id, "--format", "json")
+
+    assert code == 0
+    assert json.loads(out) == asyncio.run(load_job(job_id)).model_dump(mode="json")
+    assert json.loads(out)["status"] == "completed"
 
 
 def test_jobs_show_summarises(job_id: str) -> None:
