@@ -37,9 +37,16 @@ def _run(*args: str) -> tuple[int, str, str]:
         (["jobs", "trajectories", "some-id"], "no jobs to read: the embedded local server ({home}/hud.db;"),
     ],
 )
-def test_a_missing_database_is_an_error_and_nothing_is_created(tmp_path: Path, args: list[str], says: str) -> None:
+def test_a_missing_database_is_an_error_and_nothing_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], says: str
+) -> None:
     home = Path(os.environ["HUD_HOME"])  # tmp_path/hud-home (conftest); the cwd is tmp_path
     before = _tree(tmp_path)
+
+    def serve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("hud ui went on to serve: it must stop before, creating nothing")
+
+    monkeypatch.setattr("uvicorn.run", serve)  # a regression fails here instead of serving forever
 
     code, out, err = _run(*args)
 
