@@ -21,7 +21,7 @@ import contextvars
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -260,7 +260,7 @@ def current_job() -> Job | None:
 
 def job(
     name: str, metadata: dict[str, Any] | None = None
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]]:
     """Decorate an async function so that each call runs as a new Job.
 
     Each call creates a Job and sets it `running`; every environment made inside the call (also in
@@ -286,7 +286,9 @@ def job(
     check_name(name)
     check_metadata(metadata)
 
-    def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    # Typed with Coroutine, not Awaitable: a call's result goes to asyncio.run, create_task and
+    # TaskGroup.create_task, which accept coroutines only.
+    def decorate(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(
                 f"@job({name!r}) decorates async functions (async def); {getattr(fn, '__qualname__', fn)!r} is not "

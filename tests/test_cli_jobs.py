@@ -132,18 +132,35 @@ def test_trajectories_table_is_readable(job_id: str) -> None:
     assert "boom, with a comma and a newline" in out
 
 
-def test_errors_are_one_line_and_a_nonzero_exit() -> None:
+def test_errors_are_one_line_and_a_nonzero_exit(job_id: str) -> None:
     code, out, err = _invoke("jobs", "show", "no-such-job")
 
     assert code == 1
     assert out == ""
-    assert err.startswith("Error: getJob: HTTP 404")
+    assert err.startswith("Error: getJob: HTTP 404 from the embedded local server (")
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
 
 
-def test_bad_input_is_one_line_too() -> None:
+def test_bad_input_is_one_line_too(job_id: str) -> None:
     code, _, err = _invoke("jobs", "show", "..")
 
     assert code == 1
     assert err.strip() == "Error: job_id must not be '..'"
+
+
+def test_list_quiet_prints_only_ids_newest_first(job_id: str) -> None:
+    newer = asyncio.run(create_job("newer")).id
+
+    code, out, _ = _invoke("jobs", "list", "--quiet")
+    assert (code, out) == (0, f"{newer}\n{job_id}\n")
+    code, out, _ = _invoke("jobs", "list", "--limit", "1", "-q")
+    assert (code, out) == (0, f"{newer}\n")
+
+
+def test_an_empty_list_says_where_it_looked(job_id: str) -> None:
+    code, out, err = _invoke("jobs", "list", "--status", "no-such-status", "--format", "json")
+
+    assert (code, out) == (0, "[]\n")  # the data stays exact for scripts
+    assert err.startswith("hud: no jobs match on the embedded local server (")
+    assert str(hud.get_settings().database_path) in err
