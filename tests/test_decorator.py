@@ -16,7 +16,7 @@ import respx
 from _payloads import job_payload
 
 import hud
-from hud._constants import MAX_ERROR_LENGTH
+from hud._wire import MAX_ERROR_LENGTH
 from hud.job import Job, current_job, job, load_job
 
 

@@ -58,19 +58,19 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def _open(database_url: str | None, *, create: bool = True) -> str:
+def _open(database_url: str | None, *, create: bool = True, embedded: bool = False) -> str:
     """Opens (creating or upgrading) the database so bad URLs fail here with one clear line.
 
     `create=False`, for commands that only read or change what is there: a database that does not
     exist, or holds no hud tables, is an error and nothing is created (a mistyped --db must not pass
-    as an empty database).
+    as an empty database). `embedded`: the URL is the embedded default's database.
     """
     from hud.server._db import get_engine
 
     url = database_url or default_database_url()
     try:
         if not create:
-            _check_exists(url, default=database_url is None)
+            _check_exists(url, default=embedded or database_url is None)
         get_engine(url)
     except Exception as exc:
         _fail(f"cannot open the database {_redact(url)}: {_first_line(exc)}")
@@ -227,7 +227,7 @@ def ui(port: int, open_browser: bool, log_level: str) -> None:
         _fail(f"`hud ui` needs the server extra (uvicorn, jinja2): {install_command('server')}")
     from hud.server._app import create_app
 
-    url = _open(f"sqlite:///{_embedded_database()}", create=False)
+    url = _open(f"sqlite:///{_embedded_database()}", create=False, embedded=True)
     address = f"http://127.0.0.1:{port}/ui/"
     click.echo(f"hud: dashboard of {_redact(url)} on {address} (Ctrl-C to stop)", err=True)
     if open_browser:
