@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import statistics
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import hud
 from hud.job import job, load_job
@@ -107,7 +109,22 @@ async def main() -> None:
     print(f"errors:        {len(errors)}")
     for t in errors:
         print(f"  {t.id}: {t.error}")
-    print(f"\nsee it again:  hud jobs show {loaded.id}")
+    print(f"recorded on:   {hud.get_settings().target_description}")
+    print(f"\nsee it again:  {hud_command()} jobs show {loaded.id}")
+
+
+def hud_command() -> str:
+    """How to run this environment's `hud` from here: `hud` when it is on PATH, else its path (.venv/bin/hud)."""
+    beside = Path(sys.executable).parent / "hud"
+    if not beside.exists():
+        return "hud"
+    found = shutil.which("hud")
+    if found is not None and Path(found).resolve() == beside.resolve():
+        return "hud"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,13 @@ file that changes with it.
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import json
 import logging
 import random
 import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 import pydantic
@@ -49,16 +47,10 @@ from hud_api.models.list_job_environments_state import check_list_job_environmen
 from hud_api.types import UNSET, Unset
 
 from hud import _embedded
-from hud._constants import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
+from hud._call_errors import retry_after_seconds, status_error, unreachable
+from hud._constants import BACKOFF_BASE, BACKOFF_CAP, PLATFORM_BASE_URL, RETRY_AFTER_CAP
 from hud._wire import IN_FLIGHT_HEADER, NEXT_CURSOR_HEADER
-from hud.errors import (
-    APIConnectionError,
-    APITimeoutError,
-    ConfigurationError,
-    HudError,
-    ServerError,
-    error_for_status,
-)
+from hud.errors import ConfigurationError, ServerError
 from hud.settings import Settings
 from hud.trajectory import Trajectory, TrajectoryStep
 
@@ -92,22 +84,48 @@ _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_ClientKey, Au
 
 
 def new_client(settings: Settings) -> AuthenticatedClient:
-    """A generated client configured from `settings` (embedded transport, base URL, key, timeout)."""
+    """A generated client configured from `settings` (embedded transport, base URL, key, timeout).
+
+    Its `sync()`/`asyncio()` calls raise `hud.errors` for an answer that is not a success.
+    """
     timeout = httpx.Timeout(settings.timeout)
+    raise_for_status = _raiser(settings)
     if settings.mode == "embedded":
         return AuthenticatedClient(
             base_url=_embedded.EMBEDDED_BASE_URL,
             token=_embedded.EMBEDDED_TOKEN,
             timeout=timeout,
             httpx_args={"transport": _embedded.transport(settings.database_path)},
+            raise_for_status=raise_for_status,
         )
     base_url = settings.resolved_base_url
     if settings.api_key is None or base_url is None:
         raise ConfigurationError(
-            "HUD_BASE_URL is set but no API key is: set HUD_API_KEY or pass api_key= "
-            "(or unset HUD_BASE_URL to use the embedded local server)"
+            f"HUD_BASE_URL is set ({settings.base_url}) but no API key is: set HUD_API_KEY or pass api_key= "
+            "(`hud keys create --db URL --account NAME` makes one on the server's database), "
+            "or unset HUD_BASE_URL to use the embedded local server"
         )
-    return AuthenticatedClient(base_url=base_url, token=settings.api_key.get_secret_value(), timeout=timeout)
+    _announce(settings)
+    return AuthenticatedClient(
+        base_url=base_url,
+        token=settings.api_key.get_secret_value(),
+        timeout=timeout,
+        raise_for_status=raise_for_status,
+    )
+
+
+_announced: set[str] = set()
+
+
+def _announce(settings: Settings) -> None:
+    """Say once per process, in the log, that a key without a base URL sends everything to the platform."""
+    if settings.target == "platform" and PLATFORM_BASE_URL not in _announced:
+        _announced.add(PLATFORM_BASE_URL)
+        logger.info(
+            "hud: HUD_API_KEY is set without HUD_BASE_URL: calls go to the HUD platform at %s "
+            "(set HUD_BASE_URL to use your own `hud server`)",
+            PLATFORM_BASE_URL,
+        )
 
 
 def _client_key(settings: Settings) -> _ClientKey:
@@ -150,29 +168,6 @@ async def aclose() -> None:
         await client.get_async_httpx_client().aclose()
 
 
-def _detail(response: httpx.Response) -> str:
-    try:
-        detail = response.json()["detail"]
-    except (ValueError, KeyError, TypeError):
-        text = response.text.strip()
-        return text[:500] if text else response.reason_phrase or "no detail given"
-    return detail if isinstance(detail, str) else json.dumps(detail)[:2000]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value.strip() else None
-        if when is None:
-            return None
-        seconds = when.timestamp() - time.time()
-    return max(0.0, seconds)
-
-
 def _in_flight(response: httpx.Response) -> bool:
     # Such a 409 means only that the same Idempotency-Key is still being processed: a retry gets the
     # first answer. Any other 409 is about the object's state and is never retried.
@@ -182,8 +177,20 @@ def _in_flight(response: httpx.Response) -> bool:
 def _backoff(attempt: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return min(retry_after, RETRY_AFTER_CAP)
-    # Full jitter: concurrent clients that failed together do not come back together.
-    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))  # noqa: S311
+    # Jittered down by up to half: concurrent clients that failed together do not come back together,
+    # and the retries still add up to a known minimum (HUD_MAX_RETRIES=8: 20 to 40 s), enough to
+    # outlast a server restart. Full jitter could add up to almost nothing.
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+    return random.uniform(delay / 2, delay)  # noqa: S311
+
+
+def _raiser(settings: Settings) -> Callable[[str, httpx.Response], NoReturn]:
+    """The generated client's `raise_for_status`: the facade's errors for the raw client too."""
+
+    def raise_for_status(operation: str, response: httpx.Response) -> NoReturn:
+        raise status_error(settings, operation, response)
+
+    return raise_for_status
 
 
 async def _send(
@@ -192,35 +199,46 @@ async def _send(
     """Send one logical request, retrying what may succeed later; a 2xx answer, or a `HudError`.
 
     A POST's `call` carries one Idempotency-Key across its retries, so a retry of a request whose
-    answer was lost replays the first answer instead of repeating the write.
+    answer was lost replays the first answer instead of repeating the write. A call that needs
+    retries logs one warning (the first retry); the others go to DEBUG.
     """
     client = _pooled_client(settings)
     attempt = 0
+    started = time.monotonic()
     while True:
         retry_after: float | None = None
-        error: HudError
         try:
             async with _limit():
                 response = await call(client)
-        except httpx.TimeoutException as exc:
-            error = APITimeoutError(f"{operation}: no answer within {settings.timeout:g} s ({type(exc).__name__})")
         except httpx.TransportError as exc:
-            error = APIConnectionError(f"{operation}: could not reach the server: {type(exc).__name__}: {exc}")
+            if attempt >= settings.max_retries:
+                raise unreachable(settings, operation, exc, attempt + 1, time.monotonic() - started) from None
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         else:
             if response.status_code < 400:
+                if attempt:
+                    logger.info("hud: %s succeeded after %d retries", operation, attempt)
                 return response
-            retry_after = _retry_after(response)
-            error = error_for_status(
-                response.status_code, _detail(response), operation=operation, retry_after=retry_after
-            )
-            if response.status_code not in RETRYABLE_STATUSES and not _in_flight(response):
+            error = status_error(settings, operation, response)
+            retry_after = retry_after_seconds(response)
+            if attempt >= settings.max_retries or not (
+                response.status_code in RETRYABLE_STATUSES or _in_flight(response)
+            ):
                 raise error
-        if attempt >= settings.max_retries:
-            raise error
+            reason = f"HTTP {response.status_code}: {error.detail}"
         delay = _backoff(attempt, retry_after)
         attempt += 1
-        logger.warning(
-            "hud: %s failed (%s); retry %d of %d in %.2f s", operation, error, attempt, settings.max_retries, delay
+        # One warning per call that needs retries, not one per retry: 24 environments waiting for a
+        # restarting server would otherwise print 200 lines.
+        log = logger.warning if attempt == 1 else logger.debug
+        log(
+            "hud: %s failed at %s (%s); retry %d of %d in %.2f s",
+            operation,
+            settings.target_description,
+            reason,
+            attempt,
+            settings.max_retries,
+            delay,
         )
         await asyncio.sleep(delay)
 

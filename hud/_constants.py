@@ -22,15 +22,17 @@ __all__ = [
 #: Where a key without a base URL goes (the address the 0.2-era SDKs used).
 PLATFORM_BASE_URL = "https://orchestration.hud.so/hud-gym/api"
 DEFAULT_TIMEOUT = 30.0
-DEFAULT_MAX_RETRIES = 4
+#: Retries wait BACKOFF_BASE * 2**n seconds, at most BACKOFF_CAP, each jittered down by up to half:
+#: 8 retries wait 20 to 40 s in all, so a call rides out a server restart (tests/reliability/test_restart.py).
+DEFAULT_MAX_RETRIES = 8
 #: Seconds between a running job's heartbeats (its lease on the server is several of these).
 DEFAULT_HEARTBEAT_INTERVAL = 10.0
-#: Retries of a job's final status update: more than ordinary calls (about a minute with the
-#: backoff's cap), since a job left `running` only ends when its lease runs out.
-FINAL_STATUS_MAX_RETRIES = 10
+#: Retries of a job's final status update: more than ordinary calls (about a minute in all), since
+#: a job left `running` only ends when its lease runs out.
+FINAL_STATUS_MAX_RETRIES = 12
 #: A server's Retry-After is honoured up to this many seconds, so one bad header cannot stall a run.
 RETRY_AFTER_CAP = 30.0
-BACKOFF_BASE = 0.25
+BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 #: Trajectories per request when paging through a job: large enough to amortise the round trip,
 #: small enough that memory stays flat however large the job.

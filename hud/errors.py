@@ -60,17 +60,28 @@ class APITimeoutError(APIConnectionError):
 class APIStatusError(HudError):
     """The server answered with an error status.
 
+    The message reads `getJob: HTTP 404 from the server at http://...: <detail>`, then what to do
+    when the SDK can tell.
+
     Attributes:
         status_code: The HTTP status code.
         detail: The server's explanation (its `{"detail": ...}`), or the raw body when it sent none.
         operation: The API operation that failed, such as `getJob`.
+        where: Who answered: the embedded local server, a server's URL or the HUD platform's.
+        hint: What to do about it, when the SDK can tell; else None.
     """
 
-    def __init__(self, status_code: int, detail: str, *, operation: str) -> None:
+    def __init__(
+        self, status_code: int, detail: str, *, operation: str, where: str | None = None, hint: str | None = None
+    ) -> None:
         self.status_code = status_code
         self.detail = detail
         self.operation = operation
-        super().__init__(f"{operation}: HTTP {status_code}: {detail}")
+        self.where = where
+        self.hint = hint
+        source = f" from {where}" if where else ""
+        advice = f" ({hint})" if hint else ""
+        super().__init__(f"{operation}: HTTP {status_code}{source}: {detail}{advice}")
 
 
 class InvalidRequestError(APIStatusError):
@@ -96,8 +107,17 @@ class RateLimitError(APIStatusError):
         retry_after: The seconds the server asked to wait, when it said.
     """
 
-    def __init__(self, status_code: int, detail: str, *, operation: str, retry_after: float | None = None) -> None:
-        super().__init__(status_code, detail, operation=operation)
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        *,
+        operation: str,
+        retry_after: float | None = None,
+        where: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(status_code, detail, operation=operation, where=where, hint=hint)
         self.retry_after = retry_after
 
 
@@ -115,12 +135,21 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 
 
 def error_for_status(
-    status_code: int, detail: str, *, operation: str, retry_after: float | None = None
+    status_code: int,
+    detail: str,
+    *,
+    operation: str,
+    retry_after: float | None = None,
+    where: str | None = None,
+    hint: str | None = None,
 ) -> APIStatusError:
-    """The error for an HTTP error status: the one place where statuses map to classes."""
+    """The error for an HTTP error status: the one place where statuses map to classes.
+
+    `where` names who answered and `hint` says what to do; both only go into the message.
+    """
     if status_code == 429:
-        return RateLimitError(status_code, detail, operation=operation, retry_after=retry_after)
+        return RateLimitError(status_code, detail, operation=operation, retry_after=retry_after, where=where, hint=hint)
     cls = _BY_STATUS.get(status_code)
     if cls is None:
         cls = ServerError if status_code >= 500 else InvalidRequestError
-    return cls(status_code, detail, operation=operation)
+    return cls(status_code, detail, operation=operation, where=where, hint=hint)

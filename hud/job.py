@@ -22,7 +22,7 @@ import contextvars
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -307,14 +307,16 @@ def current_job() -> Job | None:
 
 def job(
     name: str, metadata: dict[str, Any] | None = None
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]]:
     """Decorate an async function so that each call runs as a new Job.
 
     Each call creates a Job and sets it `running`; every environment made inside the call (also in
     tasks it spawns with `gather`, `create_task`, `TaskGroup` or `asyncio.to_thread`) is linked to it.
     When the call ends the Job is set `completed`, `failed` (with the error message) or `cancelled`,
-    and the call's own exception is re-raised unchanged. A nested decorated call links to the
-    innermost Job. The active Job is `current_job()`.
+    and the call's own result or exception reaches the caller unchanged: when that last update fails
+    (the server went down, or answers an error), it is logged on the `hud` logger, never raised in
+    place of the call's outcome. A nested decorated call links to the innermost Job. The active Job
+    is `current_job()`.
 
     Args:
         name: The name of each Job (1 to 256 characters).
@@ -331,7 +333,9 @@ def job(
     check_name(name)
     check_metadata(metadata)
 
-    def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    # Typed with Coroutine, not Awaitable: a call's result goes to asyncio.run, create_task and
+    # TaskGroup.create_task, which accept coroutines only.
+    def decorate(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(
                 f"@job({name!r}) decorates async functions (async def); {getattr(fn, '__qualname__', fn)!r} is not "
@@ -401,7 +405,8 @@ async def _finish(target: Job, status: str, error: str | None, closes: PendingCl
             await _api.update_job(settings, Job, target.id, status=status, error=error)
     except HudError as exc:
         logger.error(
-            "hud: could not set job %s to %r (%s); its lease will mark it crashed. The call's own outcome stands.",
+            "hud: could not set job %s to %r after its call ended (%s); the call's own outcome stands "
+            "(the server's lease will mark the job crashed)",
             target.id,
             status,
             exc,

@@ -5,12 +5,13 @@
 | `api_key` | `HUD_API_KEY` | none |
 | `base_url` | `HUD_BASE_URL` | none |
 | `timeout` (seconds) | `HUD_TIMEOUT` | 30 |
-| `max_retries` | `HUD_MAX_RETRIES` | 4 |
+| `max_retries` | `HUD_MAX_RETRIES` | 8 |
 | `home` | `HUD_HOME` | `~/.hud` |
 | `heartbeat_interval` (seconds) | `HUD_HEARTBEAT_INTERVAL` | 10 |
 
 With neither a key nor a base URL the SDK runs the reference server in-process on a SQLite file in
-`home` (the embedded default). A key without a base URL means the HUD platform. Settings are frozen:
+`home` (the embedded default). A key without a base URL means the HUD platform; both, your server
+(`target` says which). Settings are frozen:
 no caller can change them under another's feet; pass `api_key=` per call to override the key.
 """
 
@@ -78,6 +79,27 @@ class Settings(BaseSettings):
     def mode(self) -> Literal["embedded", "remote"]:
         """`embedded` (in-process server) when neither key nor base URL is set, else `remote`."""
         return "embedded" if self.api_key is None and self.base_url is None else "remote"
+
+    @property
+    def target(self) -> Literal["embedded", "server", "platform"]:
+        """Where calls go: `embedded` (neither key nor base URL), `platform` (a key alone), else `server`."""
+        if self.mode == "embedded":
+            return "embedded"
+        return "server" if self.base_url is not None else "platform"
+
+    @property
+    def target_description(self) -> str:
+        """Where calls go, in words for messages: the mode, the address, and the setting that chose it.
+
+        Example:
+            >>> Settings(api_key="hud_...", base_url="http://127.0.0.1:8000").target_description
+            'the server at http://127.0.0.1:8000 (HUD_BASE_URL)'
+        """
+        if self.target == "embedded":
+            return f"the embedded local server ({self.database_path}; no HUD_API_KEY or HUD_BASE_URL set)"
+        if self.target == "platform":
+            return f"the HUD platform at {PLATFORM_BASE_URL} (HUD_API_KEY set without HUD_BASE_URL)"
+        return f"the server at {self.base_url} (HUD_BASE_URL)"
 
     @property
     def resolved_base_url(self) -> str | None:

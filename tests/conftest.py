@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+import sys
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import respx
@@ -60,3 +63,23 @@ async def embedded() -> AsyncIterator[Path]:
     assert settings.mode == "embedded"
     yield settings.home
     await hud.aclose()
+
+
+@pytest.fixture
+def sdk_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Records the delays the SDK (hud/, not hud/server/) asks `asyncio.sleep` for; it sleeps 0 instead.
+
+    Other callers (a test's fault proxy, the libraries) sleep as asked.
+    """
+    slept: list[float] = []
+    real = asyncio.sleep
+
+    def sleep(delay: float, result: Any = None) -> Coroutine[Any, Any, Any]:
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.startswith("hud.") and not caller.startswith("hud.server"):
+            slept.append(delay)
+            return real(0, result)
+        return real(delay, result)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    return slept

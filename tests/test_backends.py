@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -50,9 +49,10 @@ def live_postgres() -> Iterator[Backend]:
         yield from _live(database_url)
 
 
-@pytest.fixture(params=["embedded", "live-sqlite", pytest.param("live-postgres", marks=pytest.mark.postgres)])
-async def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Backend]:
-    """The SDK configured, through the environment as a user would, for each kind of server."""
+_LIVE = ["live-sqlite", pytest.param("live-postgres", marks=pytest.mark.postgres)]
+
+
+async def _configured(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Backend]:
     if request.param == "embedded":
         chosen = Backend(None, None, None)
     else:
@@ -62,6 +62,20 @@ async def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     hud.get_settings.cache_clear()
     yield chosen
     await hud.aclose()
+
+
+@pytest.fixture(params=["embedded", *_LIVE])
+async def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Backend]:
+    """The SDK configured, through the environment as a user would, for each kind of server."""
+    async for chosen in _configured(request, monkeypatch):
+        yield chosen
+
+
+@pytest.fixture(params=_LIVE)
+async def over_http(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Backend]:
+    """`backend` for the servers over HTTP only, with keys and accounts (not the embedded default)."""
+    async for chosen in _configured(request, monkeypatch):
+        yield chosen
 
 
 async def test_decorated_run_leaves_linked_trajectories(backend: Backend) -> None:
@@ -93,25 +107,23 @@ async def test_unknown_job_is_not_found(backend: Backend) -> None:
         await load_job("00000000-0000-0000-0000-000000000000")
 
 
-async def test_another_accounts_job_is_not_found_and_a_bad_key_is_refused(backend: Backend) -> None:
-    if backend.other_key is None:
-        pytest.skip("the embedded default has one local account and no keys")
+async def test_another_accounts_job_is_not_found_and_a_bad_key_is_refused(over_http: Backend) -> None:
+    assert over_http.other_key is not None
     mine = await hud.create_job("private")
 
     with pytest.raises(errors.NotFoundError):
-        await load_job(mine.id, api_key=backend.other_key)
+        await load_job(mine.id, api_key=over_http.other_key)
     with pytest.raises(errors.AuthenticationError) as caught:
         await load_job(mine.id, api_key="hud_not-a-real-key")
     assert caught.value.status_code == 401
     assert "hud_not-a-real-key" not in str(caught.value)
 
 
-async def test_a_client_written_for_the_platform_works_unchanged(backend: Backend, tmp_path: Path) -> None:
+async def test_a_client_written_for_the_platform_works_unchanged(over_http: Backend) -> None:
     """Only the wire table of DESIGN.md: no extension, a close without a body, a bare array back."""
-    if backend.base_url is None:
-        pytest.skip("needs a server over HTTP")
-    headers = {"Authorization": f"Bearer {backend.key}"}
-    async with httpx.AsyncClient(base_url=backend.base_url, headers=headers, timeout=30) as client:
+    assert over_http.base_url is not None
+    headers = {"Authorization": f"Bearer {over_http.key}"}
+    async with httpx.AsyncClient(base_url=over_http.base_url, headers=headers, timeout=30) as client:
         created = (
             await client.post(
                 "/v2/jobs", json={"name": "compat", "metadata": {"a": 1}, "gym_id": None, "evalset_id": None}

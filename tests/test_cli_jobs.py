@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import hud
 from hud._cli import main
-from hud.job import create_job
+from hud.job import create_job, load_job
 
 
 async def _fill() -> str:
@@ -51,6 +51,39 @@ def test_jobs_list_table_and_json(job_id: str) -> None:
 
     code, out, _ = _invoke("jobs", "list", "--format", "jsonl", "--status", "running")
     assert (code, out) == (0, "")
+
+
+def test_jobs_list_by_name_up_to_a_limit() -> None:
+    async def fill() -> dict[str, list[str]]:
+        made: dict[str, list[str]] = {"a": [], "b": []}
+        for i in range(7):
+            name = "a" if i % 2 == 0 else "b"
+            made[name].append((await create_job(name)).id)
+        return made
+
+    made = asyncio.run(fill())
+
+    def listed(*options: str) -> list[tuple[str, str]]:
+        code, out, err = _invoke("jobs", "list", "--format", "jsonl", *options)
+        assert code == 0, err
+        return [(j["id"], j["name"]) for j in map(json.loads, out.splitlines())]
+
+    newest_a = [(job_id, "a") for job_id in reversed(made["a"])]
+    assert listed("--name", "a") == newest_a
+    assert listed("--name", "a", "--limit", "2") == newest_a[:2]
+    assert len(listed("--limit", "5")) == 5
+    assert len(listed()) == 7
+    assert listed("--name", "c") == []
+    code, _, err = _invoke("jobs", "list", "--limit", "0")
+    assert code == 2 and "--limit" in err
+
+
+def test_jobs_show_as_json_is_the_job(job_id: str) -> None:
+    code, out, _ = _invoke("jobs", "show", job_id, "--format", "json")
+
+    assert code == 0
+    assert json.loads(out) == asyncio.run(load_job(job_id)).model_dump(mode="json")
+    assert json.loads(out)["status"] == "completed"
 
 
 def test_jobs_show_summarises(job_id: str) -> None:
@@ -110,17 +143,17 @@ def test_trajectories_table_is_readable(job_id: str) -> None:
     assert "boom, with a comma and a newline" in out
 
 
-def test_errors_are_one_line_and_a_nonzero_exit() -> None:
+def test_errors_are_one_line_and_a_nonzero_exit(job_id: str) -> None:
     code, out, err = _invoke("jobs", "show", "no-such-job")
 
     assert code == 1
     assert out == ""
-    assert err.startswith("Error: getJob: HTTP 404")
+    assert err.startswith("Error: getJob: HTTP 404 from the embedded local server (")
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
 
 
-def test_bad_input_is_one_line_too() -> None:
+def test_bad_input_is_one_line_too(job_id: str) -> None:
     code, _, err = _invoke("jobs", "show", "..")
 
     assert code == 1
@@ -164,3 +197,20 @@ def test_set_status_by_hand(job_id: str) -> None:
     assert (shown["status"], shown["error"]) == ("failed", "found broken by hand")
     code, _, err = _invoke("jobs", "set-status", job_id, "")
     assert code == 1 and "status" in err
+
+
+def test_list_quiet_prints_only_ids_newest_first(job_id: str) -> None:
+    newer = asyncio.run(create_job("newer")).id
+
+    code, out, _ = _invoke("jobs", "list", "--quiet")
+    assert (code, out) == (0, f"{newer}\n{job_id}\n")
+    code, out, _ = _invoke("jobs", "list", "--limit", "1", "-q")
+    assert (code, out) == (0, f"{newer}\n")
+
+
+def test_an_empty_list_says_where_it_looked(job_id: str) -> None:
+    code, out, err = _invoke("jobs", "list", "--status", "no-such-status", "--format", "json")
+
+    assert (code, out) == (0, "[]\n")  # the data stays exact for scripts
+    assert err.startswith("hud: no jobs match on the embedded local server (")
+    assert str(hud.get_settings().database_path) in err

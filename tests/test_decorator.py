@@ -1,13 +1,22 @@
-"""@job semantics against the real server, embedded in-process (no mocks)."""
+"""@job semantics against the real server, embedded in-process (no mocks); a server that fails only
+after the call ran is answered by respx."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import respx
+from _payloads import job_payload
 
 import hud
+from hud._wire import MAX_ERROR_LENGTH
 from hud.job import Job, current_job, job, load_job
 
 
@@ -110,8 +119,18 @@ async def test_a_nested_call_links_to_the_innermost_job(embedded: Path) -> None:
     assert await _job_of_trajectories(outer_job) == {outer_env}
 
 
-async def test_an_exception_fails_the_job_and_is_reraised_unchanged(embedded: Path) -> None:
-    boom = KeyError("missing thing")
+@pytest.mark.parametrize(
+    ("boom", "recorded"),
+    [
+        (KeyError("missing thing"), "KeyError: 'missing thing'"),
+        # Cut to what a job's error holds (openapi.yaml: 65536 characters), not refused for its size.
+        (ValueError("x" * 1_000_000), ("ValueError: " + "x" * 1_000_000)[:MAX_ERROR_LENGTH]),
+    ],
+    ids=["short-message", "huge-message"],
+)
+async def test_an_exception_fails_the_job_and_is_reraised_unchanged(
+    embedded: Path, boom: Exception, recorded: str
+) -> None:
     seen: list[Job] = []
 
     @job("failing")
@@ -121,13 +140,13 @@ async def test_an_exception_fails_the_job_and_is_reraised_unchanged(embedded: Pa
         seen.append(active)
         raise boom
 
-    with pytest.raises(KeyError) as caught:
+    with pytest.raises(type(boom)) as caught:
         await run()
 
     assert caught.value is boom
     failed = await load_job(seen[0].id)
     assert failed.status == "failed"
-    assert failed.error == "KeyError: 'missing thing'"
+    assert failed.error == recorded
 
 
 async def test_cancellation_marks_the_job_cancelled(embedded: Path) -> None:
@@ -142,13 +161,18 @@ async def test_cancellation_marks_the_job_cancelled(embedded: Path) -> None:
         started.set()
         await asyncio.sleep(3600)
 
+    await _cancel_once_started(run, started)
+
+    assert (await load_job(seen[0].id)).status == "cancelled"
+
+
+async def _cancel_once_started(run: Callable[[], Awaitable[None]], started: asyncio.Event) -> None:
+    """Runs `run()` in a task, cancels it once `started` is set, and expects the cancellation back."""
     task = asyncio.create_task(run())
     await started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-
-    assert (await load_job(seen[0].id)).status == "cancelled"
 
 
 def test_decorating_a_sync_function_fails_at_decoration_time() -> None:
@@ -175,3 +199,80 @@ async def test_the_decorated_function_keeps_its_name_and_arguments(embedded: Pat
     assert add.__name__ == "add"
     assert add.__doc__ == "Adds."
     assert await add(2, b=3) == 5
+
+
+# The final status update meets a server that went down, or answers errors, after the call ran.
+_FINAL_UPDATE_FAILURES = {
+    "server-down": httpx.ConnectError("connection refused"),
+    "500": httpx.Response(500, json={"detail": "the database is gone"}),
+    "404": httpx.Response(404, json={"detail": "no job j-1 in this account"}),
+    "401": httpx.Response(401, json={"detail": "revoked key"}),
+}
+
+
+def _fails_after_running(remote: respx.MockRouter, failure: Any) -> respx.Route:
+    """Creating the job and setting it running work; every later update of it fails."""
+    remote.post("/v2/jobs").respond(200, json=job_payload("j-1"))
+    update = remote.patch("/v2/jobs/j-1")
+    update.side_effect = [httpx.Response(200, json=job_payload("j-1", status="running")), *[failure] * 10]
+    return update
+
+
+def _final_statuses(update: respx.Route) -> list[str]:
+    return [json.loads(call.request.content)["status"] for call in update.calls[1:]]
+
+
+def _reported(caplog: pytest.LogCaptureFixture) -> bool:
+    return any(r.name == "hud" and r.levelno == logging.ERROR and "j-1" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("failure", list(_FINAL_UPDATE_FAILURES.values()), ids=list(_FINAL_UPDATE_FAILURES))
+async def test_a_failing_final_update_never_replaces_the_calls_exception(
+    remote: respx.MockRouter, failure: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    update = _fails_after_running(remote, failure)
+    boom = KeyError("the agent's own error")
+
+    @job("eval")
+    async def run() -> None:
+        raise boom
+
+    with pytest.raises(KeyError) as caught:
+        await run()
+
+    assert caught.value is boom
+    assert set(_final_statuses(update)) == {"failed"}  # it was tried (and retried when worth it)
+    assert _reported(caplog)
+    assert current_job() is None
+
+
+@pytest.mark.parametrize("failure", list(_FINAL_UPDATE_FAILURES.values()), ids=list(_FINAL_UPDATE_FAILURES))
+async def test_a_failing_final_update_never_replaces_the_calls_result(
+    remote: respx.MockRouter, failure: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    update = _fails_after_running(remote, failure)
+    result = {"score": 0.75}
+
+    @job("eval")
+    async def run() -> dict[str, float]:
+        return result
+
+    assert await run() is result
+    assert set(_final_statuses(update)) == {"completed"}
+    assert _reported(caplog)
+
+
+async def test_a_failing_final_update_never_replaces_the_cancellation(
+    remote: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    update = _fails_after_running(remote, httpx.ConnectError("connection refused"))
+    started = asyncio.Event()
+
+    @job("eval")
+    async def run() -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    await _cancel_once_started(run, started)
+    assert set(_final_statuses(update)) == {"cancelled"}
+    assert _reported(caplog)

@@ -39,7 +39,7 @@ async def test_create_job_sends_the_wire_body_and_returns_a_job(remote: respx.Mo
         "evalset_id": "set-b",
     }
     assert request.headers["Authorization"] == f"Bearer {API_KEY}"
-    assert len(request.headers["Idempotency-Key"]) == 36
+    assert 1 <= len(request.headers["Idempotency-Key"]) <= 255  # openapi.yaml's IdempotencyKey
 
 
 async def test_load_job_reads_the_job(remote: respx.MockRouter) -> None:
@@ -107,6 +107,30 @@ async def test_an_error_without_json_detail_keeps_the_body_text(remote: respx.Mo
 
     with pytest.raises(errors.InvalidRequestError, match="bad gateway thing"):
         await load_job("j-1")
+
+
+@pytest.mark.parametrize(
+    ("body", "start"),
+    [
+        ("<html>" + "proxy page " * 100_000 + "</html>", "<html>proxy page"),
+        ({"detail": [{"loc": ["body", i], "msg": "x" * 100} for i in range(10_000)]}, '[{"loc": ["body", 0]'),
+    ],
+    ids=["html-page", "structured-detail"],
+)
+async def test_a_huge_error_body_gives_a_short_message(remote: respx.MockRouter, body: object, start: str) -> None:
+    # A proxy's error page or a framework's list of validation errors must not become a megabyte message.
+    route = remote.get("/v2/jobs/j-1")
+    if isinstance(body, str):
+        route.respond(400, text=body)
+    else:
+        route.respond(400, json=body)
+
+    with pytest.raises(errors.InvalidRequestError) as caught:
+        await load_job("j-1")
+
+    assert caught.value.detail.startswith(start)
+    assert len(caught.value.detail) <= 2000
+    assert len(str(caught.value)) <= 2100
 
 
 async def test_a_retry_after_503_succeeds_and_keeps_the_idempotency_key(remote: respx.MockRouter) -> None:

@@ -1,6 +1,7 @@
 # generated from openapi.yaml by codegen.sh — do not edit
 import ssl
-from typing import Any, Self
+from collections.abc import Callable
+from typing import Any, NoReturn, Self
 
 import httpx
 from attrs import define, evolve, field
@@ -32,6 +33,8 @@ class Client:
 
     raise_on_unexpected_status: bool = field(default=False, kw_only=True)
     """Whether or not to raise an errors.UnexpectedStatus if the API returns a status code that was not documented in the source OpenAPI document. Can also be provided as a keyword argument to the constructor."""
+    raise_for_status: Callable[[str, httpx.Response], NoReturn] | None = field(default=None, kw_only=True)
+    """Raises the error for an answer that is not a success, given the operation id (such as `getJob`) and the answer; `sync()` and `asyncio()` call it. `hud.client()` sets it to raise `hud.errors`. None: they raise errors.UnexpectedStatus."""
     _base_url: str = field(alias="base_url")
     _cookies: dict[str, str] = field(factory=dict, kw_only=True, alias="cookies")
     _headers: dict[str, str] = field(factory=dict, kw_only=True, alias="headers", repr=False)
@@ -155,6 +158,8 @@ class AuthenticatedClient:
 
     raise_on_unexpected_status: bool = field(default=False, kw_only=True)
     """Whether or not to raise an errors.UnexpectedStatus if the API returns a status code that was not documented in the source OpenAPI document. Can also be provided as a keyword argument to the constructor."""
+    raise_for_status: Callable[[str, httpx.Response], NoReturn] | None = field(default=None, kw_only=True)
+    """Raises the error for an answer that is not a success, given the operation id (such as `getJob`) and the answer; `sync()` and `asyncio()` call it. `hud.client()` sets it to raise `hud.errors`. None: they raise errors.UnexpectedStatus."""
     _base_url: str = field(alias="base_url")
     _cookies: dict[str, str] = field(factory=dict, kw_only=True, alias="cookies")
     _headers: dict[str, str] = field(factory=dict, kw_only=True, alias="headers", repr=False)

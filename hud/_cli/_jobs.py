@@ -18,6 +18,7 @@ from hud._summary import SummaryBuilder
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD
 from hud.errors import HudError, NotFoundError
 from hud.job import Job, iter_jobs, load_job
+from hud.settings import get_settings
 from hud.trajectory import Trajectory
 
 __all__ = ["jobs"]
@@ -31,6 +32,7 @@ def _run(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
+            _check_embedded_database()
             asyncio.run(fn(*args, **kwargs))
         except HudError as exc:
             raise click.ClickException(str(exc)) from None
@@ -38,6 +40,16 @@ def _run(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
             sys.stderr.close()  # `hud jobs ... | head` is not an error
 
     return wrapper
+
+
+def _check_embedded_database() -> None:
+    """On the embedded default, reading needs its database: say so rather than create an empty one."""
+    settings = get_settings()
+    if settings.target == "embedded" and not settings.database_path.is_file():
+        raise click.ClickException(
+            f"no jobs to read: {settings.target_description} has no database yet. Record a job first "
+            "(python examples/quickstart.py), or export HUD_BASE_URL and HUD_API_KEY to read a server"
+        )
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], out: TextIO) -> None:
@@ -60,7 +72,11 @@ def _reward(value: float | None) -> str:
 
 @click.group()
 def jobs() -> None:
-    """Read jobs and their trajectories (from HUD_BASE_URL/HUD_API_KEY, or the embedded default)."""
+    """Read jobs and their trajectories.
+
+    From the server of HUD_BASE_URL and HUD_API_KEY, the HUD platform (HUD_API_KEY alone) or the
+    embedded default (neither set). These commands only read: they create nothing.
+    """
 
 
 @jobs.command("list")
@@ -68,8 +84,9 @@ def jobs() -> None:
 @click.option("--name", help="Only jobs with exactly this name.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many jobs.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only the ids, one a line: JOB_ID=$(hud jobs list --limit 1 -q).")
 @_run
-async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str) -> None:
+async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str, quiet: bool) -> None:
     """List jobs, newest first."""
     found: list[Job] = []
     async for item in iter_jobs(status=status, name=name, page_size=min(limit, 1000)):
@@ -77,7 +94,16 @@ async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str) 
         if len(found) >= limit:
             break
     out = sys.stdout
-    if fmt == "table":
+    if not found:
+        # On stderr: the output stays an empty table (or list) for scripts; people see where it looked.
+        click.echo(
+            f"hud: no jobs{'' if status is None and name is None else ' match'} on {get_settings().target_description}",
+            err=True,
+        )
+    if quiet:
+        for j in found:
+            out.write(j.id + "\n")
+    elif fmt == "table":
         rows = [(j.id, _short(j.name, 40), j.status, j.created_at.isoformat(timespec="seconds")) for j in found]
         _table(["ID", "NAME", "STATUS", "CREATED"], rows, out)
     elif fmt == "json":
@@ -184,7 +210,10 @@ async def _with_progress(
 )
 @_run
 async def list_trajectories(job_id: str, fmt: str) -> None:
-    """List a job's trajectories, oldest first. json, jsonl and csv are exact, for machines."""
+    """List a job's trajectories, oldest first.
+
+    The table is for people; json, jsonl and csv are exact, for machines.
+    """
     loaded = await load_job(job_id)
     out = sys.stdout
     stream = _with_progress(loaded.iter_trajectories(), "reading trajectories", interleaved=fmt != "table")

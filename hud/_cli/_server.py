@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from hud._cli._install import install_command
 from hud.errors import ConfigurationError
 from hud.settings import get_settings
 
@@ -20,7 +21,8 @@ __all__ = ["default_database_url", "keys", "server", "ui"]
 
 def default_database_url() -> str:
     """The database of `--db` when not given: HUD_SERVER_DATABASE_URL, else the embedded default's
-    `sqlite:///$HUD_HOME/hud.db` (the SDK's settings: environment, then `.env`, then `~/.hud`)."""
+    `sqlite:///$HUD_HOME/hud.db` (the SDK's settings: environment, then `.env`, then `~/.hud`; the
+    folder is made with the database)."""
     configured = _server_settings().database_url
     if configured:
         return configured
@@ -46,11 +48,9 @@ def _server_settings() -> ServerSettings:
 def _embedded_database() -> Path:
     """The embedded default's SQLite file, as the SDK resolves it (HUD_HOME from the environment or `.env`)."""
     try:
-        path = get_settings().database_path.expanduser()
+        return get_settings().database_path.expanduser()
     except ConfigurationError as exc:
         _fail(str(exc))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _fail(message: str) -> NoReturn:
@@ -58,16 +58,50 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def _open(database_url: str | None) -> str:
-    """Opens (creating or upgrading) the database so bad URLs fail here with one clear line."""
+def _open(database_url: str | None, *, create: bool = True, embedded: bool = False) -> str:
+    """Opens (creating or upgrading) the database so bad URLs fail here with one clear line.
+
+    `create=False`, for commands that only read or change what is there: a database that does not
+    exist, or holds no hud tables, is an error and nothing is created (a mistyped --db must not pass
+    as an empty database). `embedded`: the URL is the embedded default's database.
+    """
     from hud.server._db import get_engine
 
     url = database_url or default_database_url()
     try:
+        if not create:
+            _check_exists(url, default=embedded or database_url is None)
         get_engine(url)
     except Exception as exc:
         _fail(f"cannot open the database {_redact(url)}: {_first_line(exc)}")
     return url
+
+
+def _check_exists(url: str, *, default: bool) -> None:
+    """Fails unless `url` is a hud database already; creates nothing (no folder, file or table)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from hud.server._db import normalize_url
+    from hud.server._migrations import current_version
+
+    parsed = make_url(normalize_url(url))
+    if default:
+        fix = "nothing has been recorded with the embedded default yet: run a job first (python examples/quickstart.py)"
+    else:
+        fix = "check --db; `hud keys create --db URL` or `hud server --db URL` creates a database"
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            _fail(f"an in-memory database is always empty: {fix}")
+        path = Path(parsed.database).absolute()  # shows where a relative path pointed (sqlite:///x.db)
+        if not path.is_file():
+            _fail(f"no database at {path}: {fix}")
+    probe = create_engine(parsed)
+    try:
+        if current_version(probe) == 0:
+            _fail(f"{_redact(url)} holds no hud tables: {fix}")
+    finally:
+        probe.dispose()
 
 
 def _redact(url: str) -> str:
@@ -138,15 +172,15 @@ def server(
     dashboard: bool | None,
     log_level: str,
 ) -> None:
-    """Serve the HUD Jobs API (openapi.yaml) over HTTP with uvicorn.
+    """Serve the HUD Jobs API and its dashboard over HTTP.
 
-    Every request needs `Authorization: Bearer <key>` (see `hud keys create`) unless --no-auth.
-    Options not given come from HUD_SERVER_* variables (or `.env`).
+    The API of openapi.yaml, with uvicorn. Every request needs `Authorization: Bearer <key>` (see
+    `hud keys create`) unless --no-auth. Options not given come from HUD_SERVER_* variables (or `.env`).
     """
     try:
         import uvicorn
     except ImportError:
-        _fail("`hud server` needs uvicorn: pip install 'hud[server]'")
+        _fail(f"`hud server` needs the server extra (uvicorn): {install_command('server')}")
     from hud.server._app import create_app
 
     configured = _server_settings()
@@ -192,19 +226,19 @@ def server(
     "--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def ui(port: int, open_browser: bool, log_level: str) -> None:
-    """Show the embedded default's jobs ($HUD_HOME/hud.db) in a web dashboard on 127.0.0.1.
+    """Show the embedded default's jobs in a web dashboard.
 
-    Serves the same app as `hud server --no-auth` (the API and /ui/), on loopback only, as the account
-    `local` that the embedded default writes to.
+    Reads $HUD_HOME/hud.db (HUD_HOME defaulting to ~/.hud) and serves the same app as `hud server
+    --no-auth` (the API and /ui/), on 127.0.0.1 only, as the account `local` that the embedded
+    default writes to. Fails, creating nothing, when that database does not exist yet.
     """
     try:
         import uvicorn
     except ImportError:
-        _fail("`hud ui` needs uvicorn and jinja2: pip install 'hud[server]'")
+        _fail(f"`hud ui` needs the server extra (uvicorn, jinja2): {install_command('server')}")
     from hud.server._app import create_app
 
-    url = f"sqlite:///{_embedded_database()}"
-    _open(url)
+    url = _open(f"sqlite:///{_embedded_database()}", create=False, embedded=True)
     address = f"http://127.0.0.1:{port}/ui/"
     click.echo(f"hud: dashboard of {_redact(url)} on {address} (Ctrl-C to stop)", err=True)
     if open_browser:
@@ -226,7 +260,10 @@ def keys() -> None:
 @_db_option
 @click.option("--account", required=True, help="The account the key acts as; its objects are shared by its keys.")
 def create_key_command(database_url: str | None, account: str) -> None:
-    """Create a key and print it once, alone on stdout (KEY=$(hud keys create ...))."""
+    """Create a key and print it once, alone on stdout.
+
+    Only its hash is stored. Capture it with KEY=$(hud keys create --db URL --account NAME).
+    """
     from hud.server import create_key
 
     url = _open(database_url)
@@ -242,10 +279,13 @@ def create_key_command(database_url: str | None, account: str) -> None:
 @_db_option
 @click.argument("key_or_id")
 def revoke_key_command(database_url: str | None, key_or_id: str) -> None:
-    """Revoke a key, given the key itself or its id (see `hud keys list`)."""
+    """Revoke a key, given the key itself or its id.
+
+    The ids are in `hud keys list`. The database must exist already.
+    """
     from hud.server import revoke_key
 
-    url = _open(database_url)
+    url = _open(database_url, create=False)
     try:
         info = revoke_key(url, key_or_id)
     except LookupError as exc:
@@ -257,10 +297,14 @@ def revoke_key_command(database_url: str | None, key_or_id: str) -> None:
 @_db_option
 @click.option("--account", default=None, help="Only the keys of this account.")
 def list_keys_command(database_url: str | None, account: str | None) -> None:
-    """List the keys (id, account, created, revoked); never the keys themselves."""
+    """List the keys' ids and accounts, never the keys.
+
+    Columns: id, account, created, revoked. The database must exist already: a mistyped --db fails
+    and creates nothing.
+    """
     from hud.server import list_keys
 
-    url = _open(database_url)
+    url = _open(database_url, create=False)
     rows = list_keys(url, account)
     if not rows:
         click.echo("hud: no keys", err=True)

@@ -1,4 +1,8 @@
-"""200 concurrent decorated calls with 10 environments each: every environment on its own call's job."""
+"""200 concurrent decorated calls with 10 environments each: every environment on its own call's job.
+
+Against `hud server --workers 4`, the SDK's pooled connections are sampled from /proc while the calls
+run (`_workers.py`): the test fails unless they reached at least two workers.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from _workers import ConnectionSampler, Workers
 
 import hud
 from hud.job import iter_jobs, job, load_job
@@ -59,7 +64,9 @@ async def test_server_with_4_workers(database_url: str, tmp_path: Path, monkeypa
         # The default retry budget: on a PostgreSQL shared with other clients, 4 workers' pools can
         # pass max_connections, which the server answers 503 + Retry-After and the SDK absorbs.
         use_server(monkeypatch, server.base_url, key, timeout=60, retries=4)
-        await _run_and_check()
+        with ConnectionSampler(Workers(server.port, 4)) as connections:
+            await _run_and_check()
+        connections.assert_spread()
     finally:
         await hud.aclose()
         server.stop()

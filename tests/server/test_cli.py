@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from click.testing import CliRunner
 
 from hud._cli import main
@@ -108,3 +110,53 @@ def test_server_help_lists_options(runner: CliRunner) -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--db", "--workers", "--max-body-bytes"):
         assert option in result.stdout
+
+
+@pytest.fixture
+def uvicorn_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]]:
+    """What `hud server` hands to uvicorn.run, recorded instead of served (the app is tested in-process)."""
+    runs: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append((app, options)))
+    return runs
+
+
+async def test_no_dashboard_serves_the_api_without_the_ui(
+    runner: CliRunner, db_url: str, uvicorn_runs: list[tuple[Any, dict[str, Any]]]
+) -> None:
+    for flag, ui_status in (("--dashboard", 200), ("--no-dashboard", 404)):
+        result = runner.invoke(main, ["server", "--db", db_url, "--no-auth", flag])
+        assert result.exit_code == 0, result.output
+        assert ("/ui/" in result.stderr) == (flag == "--dashboard")
+        app, _options = uvicorn_runs[-1]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+            assert (await client.get("/ui/")).status_code == ui_status
+            assert (await client.post("/v2/jobs", json={"name": "api"})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "auth", "warned"),
+    [
+        ("0.0.0.0", False, True),
+        ("::", False, True),
+        ("192.0.2.7", False, True),
+        ("127.0.0.1", False, False),
+        ("localhost", False, False),
+        ("::1", False, False),
+        ("0.0.0.0", True, False),
+    ],
+)
+def test_no_auth_on_a_reachable_host_warns(
+    runner: CliRunner,
+    db_url: str,
+    uvicorn_runs: list[tuple[Any, dict[str, Any]]],
+    host: str,
+    auth: bool,
+    warned: bool,
+) -> None:
+    result = runner.invoke(main, ["server", "--db", db_url, "--host", host, *([] if auth else ["--no-auth"])])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("hud: warning:")]
+    assert bool(warnings) == warned, result.stderr
+    if warned:
+        assert "--no-auth" in warnings[0] and host in warnings[0] and "anyone" in warnings[0]
+    assert uvicorn_runs[-1][1]["host"] == host

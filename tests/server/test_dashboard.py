@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _servers import free_port
+from _servers import free_port, live_server
 from sqlalchemy import event
 
 from hud.server import create_app, create_key, dispose, revoke_key
@@ -97,6 +97,34 @@ async def test_sign_in_sets_an_httponly_cookie_and_never_echoes_a_wrong_key(ui: 
     assert "HttpOnly" in cookie and "Path=/ui" in cookie and "SameSite=lax" in cookie
     # The key never appears in a page once signed in.
     assert ui.alice not in (await ui.page("/ui/")).text
+
+
+def _cookie_attributes(response: httpx.Response) -> set[str]:
+    return {part.strip().split("=")[0].lower() for part in response.headers["set-cookie"].split(";")[1:]}
+
+
+async def test_the_cookie_is_secure_over_https_only(db_url: str) -> None:
+    app = create_app(db_url, dashboard=True)
+    key = create_key(db_url, "alice")
+    for base_url, secure in (("https://hud.test", True), ("http://hud.test", False)):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:
+            signed = await client.post("/ui/login", content=f"key={key}", headers=FORM)
+            assert signed.status_code == 303
+            assert ("secure" in _cookie_attributes(signed)) == secure, base_url
+
+
+@pytest.mark.live
+def test_the_cookie_is_secure_behind_a_reverse_proxy_that_terminates_https(tmp_path: Path) -> None:
+    # A proxy on the same machine (uvicorn trusts 127.0.0.1's forwarded headers) says the browser's
+    # connection is HTTPS; without the header, plain HTTP.
+    url = f"sqlite:///{tmp_path / 'proxied.db'}"
+    key = create_key(url, "alice")
+    with live_server(url) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+        for headers, secure in (({"X-Forwarded-Proto": "https"}, True), ({}, False)):
+            signed = client.post("/ui/login", content=f"key={key}", headers={**FORM, **headers})
+            assert signed.status_code == 303
+            assert ("secure" in _cookie_attributes(signed)) == secure, headers
+    dispose(url)
 
 
 async def test_cross_site_sign_in_and_out_are_refused(ui: Ui) -> None:
@@ -356,6 +384,8 @@ def test_hud_ui_serves_the_embedded_default_on_loopback(tmp_path: Path) -> None:
                     time.sleep(0.05)
             assert page.status_code == 200 and "made-by-the-embedded-default" in page.text
             assert "Sign out" not in page.text
+            # Without sign-in, so on loopback only: 127.0.0.1, not 0.0.0.0 nor any IPv6 address.
+            assert _listening(port) == ["0100007F"]
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -375,3 +405,15 @@ async def test_job_page_shows_open_environments_and_task_identity(ui: Ui) -> Non
     assert '<td class="kind">timeout</td>' in cells and re.search(r'class="num duration">\d+ ms<', cells)
     page = _text(await ui.page(f"/ui/trajectories/{env['id']}"))
     assert re.search(r"Task\s+t-9", page) and re.search(r"Error kind\s+timeout", page)
+
+
+def _listening(port: int) -> list[str]:
+    """The local addresses (hex, as /proc writes them) of the sockets listening on `port`, IPv4 and IPv6."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.rpartition(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.append(address)
+    return found

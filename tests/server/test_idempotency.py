@@ -6,6 +6,9 @@ import asyncio
 import time
 import uuid
 
+import pytest
+from sqlalchemy import select
+
 from hud.server._db import get_engine, write_engine
 from hud.server._tables import idempotency_keys
 
@@ -106,6 +109,26 @@ async def test_keys_expire_after_24_hours(api: Api) -> None:
     with write_engine(get_engine(api.database_url)).begin() as conn:
         conn.execute(idempotency_keys.update().values(created_at=time.time() - 24 * 3600 - 5))
     await api.ok("POST", "/v2/jobs", json={"name": "new"}, headers=headers)
+
+
+def _stored_keys(database_url: str) -> set[str]:
+    with get_engine(database_url).connect() as conn:
+        return {str(k) for (k,) in conn.execute(select(idempotency_keys.c.key))}
+
+
+async def test_expired_keys_are_purged_without_being_reused(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The table must not keep every key ever sent: expired ones go, also those no request reuses.
+    clock = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    old, kept = key(), key()
+    await api.ok("POST", "/v2/jobs", json={"name": "old"}, headers=old)
+    clock[0] += 23 * 3600  # not expired yet, and minutes since any purge
+    await api.ok("POST", "/v2/jobs", json={"name": "kept"}, headers=kept)
+    assert _stored_keys(api.database_url) == {old["Idempotency-Key"], kept["Idempotency-Key"]}
+    clock[0] += 2 * 3600  # old is 25 hours old, kept 2
+    latest = key()
+    await api.ok("POST", "/v2/jobs", json={"name": "latest"}, headers=latest)
+    assert _stored_keys(api.database_url) == {kept["Idempotency-Key"], latest["Idempotency-Key"]}
 
 
 async def test_bad_idempotency_key_is_422(api: Api) -> None:

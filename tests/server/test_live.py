@@ -1,4 +1,8 @@
-"""`hud server` as a real uvicorn subprocess over loopback HTTP, on SQLite and PostgreSQL."""
+"""`hud server` as a real uvicorn subprocess over loopback HTTP, on SQLite and PostgreSQL.
+
+With two workers, each concurrent request opens its own connection and the worker that served it is
+read from /proc (`_workers.py`): the tests fail unless both workers wrote.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _servers import live_server
+from _workers import FRESH_CONNECTIONS, ServedBy, Workers
 
 from hud.server import create_key
 
@@ -37,9 +42,15 @@ def test_live_sqlite(tmp_path: Path) -> None:
         _exercise(base_url, key)
 
 
-def _create_and_close(base_url: str, key: str, job_id: str, n: int) -> list[str]:
+def _create_and_close(base_url: str, key: str, job_id: str, n: int, served: ServedBy) -> list[str]:
     ids = []
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+    with httpx.Client(
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60,
+        limits=FRESH_CONNECTIONS,
+        event_hooks={"response": [served.record]},
+    ) as client:
         for _ in range(n):
             env = client.post("/v2/create_environment", json={"run_id": job_id, "gym_id": "g"})
             assert env.status_code == 200, env.text
@@ -49,15 +60,17 @@ def _create_and_close(base_url: str, key: str, job_id: str, n: int) -> list[str]
     return ids
 
 
-def _concurrent_writers(base_url: str, key: str) -> None:
+def _concurrent_writers(base_url: str, key: str, workers: int) -> None:
+    served = ServedBy(Workers(httpx.URL(base_url).port or 80, workers))
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as client:
         job = client.post("/v2/jobs", json={"name": "parallel"}).json()
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(_create_and_close, base_url, key, job["id"], 15) for _ in range(8)]
+        futures = [pool.submit(_create_and_close, base_url, key, job["id"], 15, served) for _ in range(8)]
         ids = [i for f in futures for i in f.result()]
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as client:
         listed = client.get(f"/v2/jobs/{job['id']}/trajectories").json()
     assert sorted(t["id"] for t in listed) == sorted(ids) and len(ids) == 120
+    served.assert_spread(at_least=workers)
 
 
 def test_live_sqlite_several_workers_write_concurrently(tmp_path: Path) -> None:
@@ -65,7 +78,7 @@ def test_live_sqlite_several_workers_write_concurrently(tmp_path: Path) -> None:
     key = create_key(url, "team")
     with live_server(url, workers=2) as base_url:
         _exercise(base_url, key)
-        _concurrent_writers(base_url, key)
+        _concurrent_writers(base_url, key, workers=2)
 
 
 def test_live_streams_large_list_chunked(tmp_path: Path) -> None:
@@ -98,4 +111,4 @@ def test_live_postgres(postgres_db: str) -> None:
 def test_live_postgres_several_workers(postgres_db: str) -> None:
     key = create_key(postgres_db, "team")
     with live_server(postgres_db, workers=2) as base_url:
-        _concurrent_writers(base_url, key)
+        _concurrent_writers(base_url, key, workers=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -189,26 +190,55 @@ async def test_large_unpaged_list_is_streamed_as_one_array(api: Api) -> None:
     assert paged == listed
 
 
-async def test_unpaged_list_streams_in_batches(api: Api) -> None:
-    from hud.server._operations.trajectories import STREAM_BATCH
+async def _body_messages(app: Any, path: str, headers: dict[str, str]) -> tuple[int, list[bytes]]:
+    """Calls the ASGI app directly; its status and the body of each `http.response.body` it sent.
 
-    _bulk_close(api.database_url, "job-x", STREAM_BATCH * 2 + 3, steps_every=1000)
-    with write_engine(get_engine(api.database_url)).begin() as conn:
-        conn.execute(trajectories.update().values(account="local"))
-        conn.exec_driver_sql(
-            "INSERT INTO jobs (id, account, name, status, created_at) VALUES ('job-x', 'local', 'x', 'created', 'now')"
-        )
-    app = create_app(api.database_url, auth=False)
-    async with (
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
-        client.stream("GET", "/v2/jobs/job-x/trajectories") as response,
-    ):
-        assert "x-next-cursor" not in response.headers
-        chunks = [chunk async for chunk in response.aiter_raw()]
-    # Several batches, joined into one valid array with every trajectory once.
-    listed = json.loads(b"".join(chunks))
-    assert len(listed) == STREAM_BATCH * 2 + 3
-    assert len({t["id"] for t in listed}) == len(listed)
+    (httpx's ASGITransport joins the body messages before handing them over.)
+    """
+    sent: list[dict[str, Any]] = []
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never leaves
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("hud.test", 80),
+    }
+    await app(scope, receive, send)
+    return sent[0]["status"], [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
+
+
+async def test_a_large_unpaged_list_leaves_a_batch_at_a_time(api: Api) -> None:
+    # Flat memory on the server: the list is read and sent in pieces, none of them most of the body.
+    job = await api.job()
+    _bulk_close(api.database_url, job["id"], 2000, steps_every=7)
+    status, pieces = await _body_messages(
+        create_app(api.database_url), f"/v2/jobs/{job['id']}/trajectories", api.auth()
+    )
+    assert status == 200
+    body = b"".join(pieces)
+    assert len(json.loads(body)) == 2000
+    assert len(pieces) >= 4
+    assert max(len(piece) for piece in pieces) <= len(body) // 3
 
 
 async def test_small_unpaged_list_is_one_response(db_url: str) -> None:

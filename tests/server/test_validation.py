@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-import uuid
 from typing import Any
 
 import httpx
@@ -254,10 +253,25 @@ def test_any_job_id_is_404_or_400(db_url: str, job_id: str) -> None:
     asyncio.run(run())
 
 
-def test_json_helper_rejects_nan_the_stdlib_accepts() -> None:
-    # The trap these tests guard: Python's json parses NaN, which is not JSON.
-    assert json.loads("NaN") != json.loads("NaN")
-    assert uuid.uuid4()
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+async def test_non_finite_numbers_are_422_wherever_free_json_goes(api: Api, literal: bytes) -> None:
+    # Python's json parses these (not JSON), and pydantic's free-form dicts would keep them.
+    job = await api.job(metadata={"kept": 1})
+    env_id = await api.env(job["id"])
+    for method, path, raw in [
+        ("POST", "/v2/jobs", b'{"name": "x", "metadata": {"a": {"b": [1, ' + literal + b"]}}}"),
+        ("PATCH", f"/v2/jobs/{job['id']}", b'{"metadata": {"a": ' + literal + b"}}"),
+        ("POST", "/v2/create_environment", b'{"gym_id": "g", "metadata": {"a": [' + literal + b"]}}"),
+        ("POST", f"/v2/environments/{env_id}/steps", b'{"steps": [{"actions": [{"x": ' + literal + b"}]}]}"),
+    ]:
+        response = await api.request(method, path, content=raw, headers=JSON)
+        assert "finite" in detail(response, 422), (method, path)
+    # Nothing was written.
+    assert [j["id"] for j in (await api.ok("GET", "/v2/jobs"))["items"]] == [job["id"]]
+    assert (await api.ok("GET", f"/v2/jobs/{job['id']}"))["metadata"] == {"kept": 1}
+    closed = await api.ok("POST", f"/v2/environments/{env_id}/close", json={})
+    assert closed["trajectory"] == []
+    assert [t["id"] for t in await api.ok("GET", f"/v2/jobs/{job['id']}/trajectories")] == [env_id]
 
 
 @pytest.mark.parametrize(

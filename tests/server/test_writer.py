@@ -1,7 +1,9 @@
 """SQLite's writer thread: queued requests share a transaction, each in its own savepoint.
 
 A blocker operation holds the writer while the operations under test queue up behind it, so they
-run as one batch whatever the timing; `batch_sizes` records what each transaction held.
+run as one batch whatever the timing. A `CommitGate` holds each COMMIT until the test lets it
+through, so "answered only after the commit" is checked while the commit is still pending, not by
+a race.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,7 +28,7 @@ from hud.server._sql import Statement, raw_execute
 from hud.server._tables import api_keys
 from hud.server._writer import MAX_BATCH, Writer
 
-from .conftest import BASE
+from .conftest import BASE, Api, detail
 
 _insert = Statement(insert(api_keys))
 _ids = Statement(select(api_keys.c.id).order_by(api_keys.c.id))
@@ -62,6 +66,53 @@ class Held:
         self.started.set()
         assert self.release.wait(10)
         return "held"
+
+
+_OPEN = object()
+
+
+class CommitGate:
+    """Holds every COMMIT on an engine until the test lets it through (or makes it fail).
+
+    A SQLAlchemy "commit" listener runs in the committing thread just before the database's COMMIT:
+    blocking there keeps the transaction uncommitted for as long as the test needs.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reached = threading.Semaphore(0)
+        self._verdicts: queue.SimpleQueue[Exception | object | None] = queue.SimpleQueue()
+
+    def __enter__(self) -> CommitGate:
+        event.listen(self.engine, "commit", self._on_commit)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "commit", self._on_commit)
+        self._verdicts.put(_OPEN)  # a COMMIT still held (the test failed meanwhile) goes through
+
+    def _on_commit(self, conn: Connection) -> None:
+        self._reached.release()
+        verdict = self._verdicts.get(timeout=30)
+        if verdict is _OPEN:
+            self._verdicts.put(_OPEN)
+        elif verdict is not None:
+            raise verdict
+
+    def wait_reached(self) -> None:
+        """Returns once a transaction is at its COMMIT (held there)."""
+        assert self._reached.acquire(timeout=30), "no transaction reached its COMMIT"
+
+    def let_through(self) -> None:
+        self._verdicts.put(None)
+
+    def fail(self, exc: Exception) -> None:
+        """The held COMMIT raises `exc`, as a COMMIT failing in the database would."""
+        self._verdicts.put(exc)
+
+
+def _commit_failed() -> OperationalError:
+    return OperationalError("COMMIT", None, sqlite3.OperationalError("disk I/O error"))
 
 
 @pytest.fixture
@@ -114,6 +165,58 @@ def test_a_broken_transaction_fails_the_whole_batch_and_the_writer_recovers(writ
     assert _stored(engine) == []
     assert writer.submit(_add("d")).result(10) == "d"
     assert _stored(engine) == ["d"]
+
+
+def test_a_batch_is_answered_only_after_its_commit(writer: Writer, engine: Engine) -> None:
+    with CommitGate(engine) as gate:
+        alone = writer.submit(_add("a"))
+        gate.wait_reached()
+        # The writer is inside a's COMMIT: these queue and run next, as one batch.
+        batch = [writer.submit(_add(key_id)) for key_id in ("b", "c", "d")]
+        assert not alone.done(), "answered before its COMMIT"
+        gate.let_through()
+        assert alone.result(10) == "a"
+        gate.wait_reached()
+        assert [f.done() for f in batch] == [False] * 3, "answered before their COMMIT"
+        assert _stored(engine) == ["a"]  # another connection does not see b, c, d yet
+        gate.let_through()
+        assert [f.result(10) for f in batch] == ["b", "c", "d"]
+    assert _stored(engine) == ["a", "b", "c", "d"]
+
+
+async def test_awaited_requests_are_answered_only_after_their_commit(writer: Writer, engine: Engine) -> None:
+    with CommitGate(engine) as gate:
+        tasks = [asyncio.create_task(writer.run(_add(key_id))) for key_id in ("a", "b")]
+        await asyncio.sleep(0)  # both are queued
+        # When this returns to the loop, whatever the writer handed to the loop before reaching its
+        # COMMIT has run (call_soon_threadsafe keeps order): a waiter woken early is done by then.
+        await asyncio.to_thread(gate.wait_reached)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert [t.done() for t in tasks] == [False, False], "answered before the COMMIT"
+        gate.let_through()
+        assert await asyncio.wait_for(asyncio.gather(*tasks), 10) == ["a", "b"]
+    assert _stored(engine) == ["a", "b"]
+
+
+def test_a_failing_commit_fails_every_request_of_its_batch(writer: Writer, engine: Engine) -> None:
+    with CommitGate(engine) as gate:
+        first = writer.submit(_add("a"))
+        gate.wait_reached()
+        batch = [writer.submit(_add(key_id)) for key_id in ("b", "c", "d")]
+        gate.let_through()
+        assert first.result(10) == "a"
+        gate.wait_reached()
+        gate.fail(_commit_failed())
+        for future in batch:
+            with pytest.raises(OperationalError, match="disk I/O error"):
+                future.result(10)
+        # The writer recovers: the next request commits on its own.
+        after = writer.submit(_add("e"))
+        gate.wait_reached()
+        gate.let_through()
+        assert after.result(10) == "e"
+    assert _stored(engine) == ["a", "e"]
 
 
 def test_a_duplicate_insert_is_sqlalchemys_integrity_error_without_the_values(writer: Writer) -> None:
@@ -256,3 +359,32 @@ async def test_concurrent_requests_through_the_app_each_answered_once(db_url: st
     assert len(set(env_ids)) == 60
     assert sorted(t["id"] for t in listed) == sorted(env_ids)
     assert sorted(t["reward"] for t in listed) == list(range(60))
+
+
+async def _loop_turns(n: int = 100) -> None:
+    """Lets the event loop run `n` times: an answer already on its way (no I/O left) gets out."""
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_the_app_answers_a_write_only_after_its_commit(api: Api) -> None:
+    with CommitGate(get_engine(api.database_url)) as gate:
+        answer = asyncio.create_task(api.request("POST", "/v2/jobs", json={"name": "held"}))
+        await asyncio.to_thread(gate.wait_reached)
+        await _loop_turns()
+        assert not answer.done(), "answered before the COMMIT"
+        gate.let_through()
+        created = await asyncio.wait_for(answer, 10)
+    assert created.status_code == 200, created.text
+    assert [j["id"] for j in (await api.ok("GET", "/v2/jobs"))["items"]] == [created.json()["id"]]
+
+
+async def test_a_commit_that_fails_answers_503_and_stores_nothing(api: Api) -> None:
+    with CommitGate(get_engine(api.database_url)) as gate:
+        answer = asyncio.create_task(api.request("POST", "/v2/jobs", json={"name": "lost"}))
+        await asyncio.to_thread(gate.wait_reached)
+        gate.fail(_commit_failed())
+        response = await asyncio.wait_for(answer, 10)
+    assert "retry" in detail(response, 503)
+    assert response.headers["Retry-After"] == "1"
+    assert (await api.ok("GET", "/v2/jobs"))["items"] == []

@@ -85,6 +85,15 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> StepsAppended:
+    if response.status_code == 200:
+        response_200 = StepsAppended.from_dict(response.json())
+
+        return response_200
+
+    errors.raise_for_status(client, "appendSteps", response)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Error | StepsAppended]:
@@ -140,11 +149,13 @@ def sync(
     client: AuthenticatedClient,
     body: StepsAppend,
     idempotency_key: str | Unset = UNSET,
-) -> Error | StepsAppended | None:
+) -> StepsAppended:
     """Append steps to an open environment (Extension)
 
-     **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
+    **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
     A closed environment answers 409.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         env_id (str): An opaque id.
@@ -152,19 +163,26 @@ def sync(
         body (StepsAppend): **Extension.** Steps to append, in order.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | StepsAppended
+        StepsAppended
     """
 
-    return sync_detailed(
+    kwargs = _get_kwargs(
         env_id=env_id,
-        client=client,
         body=body,
         idempotency_key=idempotency_key,
-    ).parsed
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_detailed(
@@ -209,11 +227,13 @@ async def asyncio(
     client: AuthenticatedClient,
     body: StepsAppend,
     idempotency_key: str | Unset = UNSET,
-) -> Error | StepsAppended | None:
+) -> StepsAppended:
     """Append steps to an open environment (Extension)
 
-     **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
+    **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
     A closed environment answers 409.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         env_id (str): An opaque id.
@@ -221,21 +241,24 @@ async def asyncio(
         body (StepsAppend): **Extension.** Steps to append, in order.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | StepsAppended
+        StepsAppended
     """
 
-    return (
-        await asyncio_detailed(
-            env_id=env_id,
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    kwargs = _get_kwargs(
+        env_id=env_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_raw(

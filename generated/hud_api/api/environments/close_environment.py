@@ -86,6 +86,15 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Trajectory:
+    if response.status_code == 200:
+        response_200 = Trajectory.from_dict(response.json())
+
+        return response_200
+
+    errors.raise_for_status(client, "closeEnvironment", response)
+
+
 def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Trajectory]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -142,13 +151,15 @@ def sync(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Trajectory | None:
+) -> Trajectory:
     """Close an environment
 
-     Closes the environment; its trajectory is then on the job.
+    Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
     the trajectory. Closing an environment that is already closed answers 409.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         env_id (str): An opaque id.
@@ -157,19 +168,26 @@ def sync(
             optional.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Trajectory
+        Trajectory
     """
 
-    return sync_detailed(
+    kwargs = _get_kwargs(
         env_id=env_id,
-        client=client,
         body=body,
         idempotency_key=idempotency_key,
-    ).parsed
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_detailed(
@@ -217,13 +235,15 @@ async def asyncio(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Trajectory | None:
+) -> Trajectory:
     """Close an environment
 
-     Closes the environment; its trajectory is then on the job.
+    Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
     the trajectory. Closing an environment that is already closed answers 409.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         env_id (str): An opaque id.
@@ -232,21 +252,24 @@ async def asyncio(
             optional.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Trajectory
+        Trajectory
     """
 
-    return (
-        await asyncio_detailed(
-            env_id=env_id,
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    kwargs = _get_kwargs(
+        env_id=env_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_raw(

@@ -81,6 +81,15 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Environment:
+    if response.status_code == 200:
+        response_200 = Environment.from_dict(response.json())
+
+        return response_200
+
+    errors.raise_for_status(client, "createEnvironment", response)
+
+
 def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Environment | Error]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -130,29 +139,38 @@ def sync(
     client: AuthenticatedClient,
     body: EnvironmentCreate,
     idempotency_key: str | Unset = UNSET,
-) -> Environment | Error | None:
+) -> Environment:
     """Create an environment
 
-     Creates an environment of a gym, linked to the job `run_id` when it is given. Closing the
+    Creates an environment of a gym, linked to the job `run_id` when it is given. Closing the
     environment leaves its trajectory on that job.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         idempotency_key (str | Unset):
         body (EnvironmentCreate):
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Environment | Error
+        Environment
     """
 
-    return sync_detailed(
-        client=client,
+    kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
-    ).parsed
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_detailed(
@@ -193,31 +211,36 @@ async def asyncio(
     client: AuthenticatedClient,
     body: EnvironmentCreate,
     idempotency_key: str | Unset = UNSET,
-) -> Environment | Error | None:
+) -> Environment:
     """Create an environment
 
-     Creates an environment of a gym, linked to the job `run_id` when it is given. Closing the
+    Creates an environment of a gym, linked to the job `run_id` when it is given. Closing the
     environment leaves its trajectory on that job.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         idempotency_key (str | Unset):
         body (EnvironmentCreate):
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Environment | Error
+        Environment
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_raw(

@@ -85,6 +85,15 @@ def _parse_response(
         return None
 
 
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> EnvironmentPage:
+    if response.status_code == 200:
+        response_200 = EnvironmentPage.from_dict(response.json())
+
+        return response_200
+
+    errors.raise_for_status(client, "listJobEnvironments", response)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[EnvironmentPage | Error]:
@@ -144,11 +153,13 @@ def sync(
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
     state: ListJobEnvironmentsState | Unset = UNSET,
-) -> EnvironmentPage | Error | None:
+) -> EnvironmentPage:
     """List a job's environments (Extension)
 
-     **Extension.** The job's environments, open and closed, oldest first, a page at a time. Pass
+    **Extension.** The job's environments, open and closed, oldest first, a page at a time. Pass
     the `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         job_id (str): An opaque id.
@@ -157,20 +168,27 @@ def sync(
         state (ListJobEnvironmentsState | Unset):
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        EnvironmentPage | Error
+        EnvironmentPage
     """
 
-    return sync_detailed(
+    kwargs = _get_kwargs(
         job_id=job_id,
-        client=client,
         limit=limit,
         cursor=cursor,
         state=state,
-    ).parsed
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_detailed(
@@ -219,11 +237,13 @@ async def asyncio(
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
     state: ListJobEnvironmentsState | Unset = UNSET,
-) -> EnvironmentPage | Error | None:
+) -> EnvironmentPage:
     """List a job's environments (Extension)
 
-     **Extension.** The job's environments, open and closed, oldest first, a page at a time. Pass
+    **Extension.** The job's environments, open and closed, oldest first, a page at a time. Pass
     the `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         job_id (str): An opaque id.
@@ -232,22 +252,25 @@ async def asyncio(
         state (ListJobEnvironmentsState | Unset):
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        EnvironmentPage | Error
+        EnvironmentPage
     """
 
-    return (
-        await asyncio_detailed(
-            job_id=job_id,
-            client=client,
-            limit=limit,
-            cursor=cursor,
-            state=state,
-        )
-    ).parsed
+    kwargs = _get_kwargs(
+        job_id=job_id,
+        limit=limit,
+        cursor=cursor,
+        state=state,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_raw(

@@ -58,6 +58,15 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Job:
+    if response.status_code == 200:
+        response_200 = Job.from_dict(response.json())
+
+        return response_200
+
+    errors.raise_for_status(client, "heartbeatJob", response)
+
+
 def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Job]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -108,10 +117,10 @@ def sync(
     job_id: str,
     *,
     client: AuthenticatedClient,
-) -> Error | Job | None:
+) -> Job:
     """Hold a running job's lease (Extension)
 
-     **Extension.** The process running a job sends this every few seconds (the SDK: every
+    **Extension.** The process running a job sends this every few seconds (the SDK: every
     `HUD_HEARTBEAT_INTERVAL` seconds, default 10). A `running` job whose last heartbeat is older
     than the server's lease (`hud server --job-lease`, default 60 s) reads as `crashed`, and its open
     environments are closed as trajectories with `error_kind: crashed`, keeping their steps. A
@@ -119,21 +128,30 @@ def sync(
     lease and never crashes. Repeating a heartbeat is harmless: it takes no body and no
     Idempotency-Key.
 
+    Returns the parsed success answer; any other answer raises.
+
     Args:
         job_id (str): An opaque id.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Job
+        Job
     """
 
-    return sync_detailed(
+    kwargs = _get_kwargs(
         job_id=job_id,
-        client=client,
-    ).parsed
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_detailed(
@@ -175,10 +193,10 @@ async def asyncio(
     job_id: str,
     *,
     client: AuthenticatedClient,
-) -> Error | Job | None:
+) -> Job:
     """Hold a running job's lease (Extension)
 
-     **Extension.** The process running a job sends this every few seconds (the SDK: every
+    **Extension.** The process running a job sends this every few seconds (the SDK: every
     `HUD_HEARTBEAT_INTERVAL` seconds, default 10). A `running` job whose last heartbeat is older
     than the server's lease (`hud server --job-lease`, default 60 s) reads as `crashed`, and its open
     environments are closed as trajectories with `error_kind: crashed`, keeping their steps. A
@@ -186,23 +204,28 @@ async def asyncio(
     lease and never crashes. Repeating a heartbeat is harmless: it takes no body and no
     Idempotency-Key.
 
+    Returns the parsed success answer; any other answer raises.
+
     Args:
         job_id (str): An opaque id.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Job
+        Job
     """
 
-    return (
-        await asyncio_detailed(
-            job_id=job_id,
-            client=client,
-        )
-    ).parsed
+    kwargs = _get_kwargs(
+        job_id=job_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_raw(

@@ -72,6 +72,15 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobPage:
+    if response.status_code == 200:
+        response_200 = JobPage.from_dict(response.json())
+
+        return response_200
+
+    errors.raise_for_status(client, "listJobs", response)
+
+
 def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | JobPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -129,11 +138,13 @@ def sync(
     cursor: str | Unset = UNSET,
     status: str | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> Error | JobPage | None:
+) -> JobPage:
     """List jobs (Extension)
 
-     **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
+    **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
     `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -142,20 +153,27 @@ def sync(
         name (str | Unset):
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | JobPage
+        JobPage
     """
 
-    return sync_detailed(
-        client=client,
+    kwargs = _get_kwargs(
         limit=limit,
         cursor=cursor,
         status=status,
         name=name,
-    ).parsed
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_detailed(
@@ -204,11 +222,13 @@ async def asyncio(
     cursor: str | Unset = UNSET,
     status: str | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> Error | JobPage | None:
+) -> JobPage:
     """List jobs (Extension)
 
-     **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
+    **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
     `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -217,22 +237,25 @@ async def asyncio(
         name (str | Unset):
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | JobPage
+        JobPage
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            limit=limit,
-            cursor=cursor,
-            status=status,
-            name=name,
-        )
-    ).parsed
+    kwargs = _get_kwargs(
+        limit=limit,
+        cursor=cursor,
+        status=status,
+        name=name,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_raw(

@@ -77,6 +77,15 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Job:
+    if response.status_code == 200:
+        response_200 = Job.from_dict(response.json())
+
+        return response_200
+
+    errors.raise_for_status(client, "updateJob", response)
+
+
 def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Job]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -125,28 +134,37 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: JobUpdate,
-) -> Error | Job | None:
+) -> Job:
     """Update a job (Extension)
 
-     **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+    **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         job_id (str): An opaque id.
         body (JobUpdate): **Extension.** Fields to change; those left out stay as they are.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Job
+        Job
     """
 
-    return sync_detailed(
+    kwargs = _get_kwargs(
         job_id=job_id,
-        client=client,
         body=body,
-    ).parsed
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_detailed(
@@ -186,30 +204,35 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: JobUpdate,
-) -> Error | Job | None:
+) -> Job:
     """Update a job (Extension)
 
-     **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+    **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         job_id (str): An opaque id.
         body (JobUpdate): **Extension.** Fields to change; those left out stay as they are.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Job
+        Job
     """
 
-    return (
-        await asyncio_detailed(
-            job_id=job_id,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    kwargs = _get_kwargs(
+        job_id=job_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_raw(

@@ -58,6 +58,15 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Trajectory:
+    if response.status_code == 200:
+        response_200 = Trajectory.from_dict(response.json())
+
+        return response_200
+
+    errors.raise_for_status(client, "getTrajectory", response)
+
+
 def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Trajectory]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -102,26 +111,35 @@ def sync(
     trajectory_id: str,
     *,
     client: AuthenticatedClient,
-) -> Error | Trajectory | None:
+) -> Trajectory:
     """Get one trajectory (Extension)
 
-     **Extension.** One trajectory by id.
+    **Extension.** One trajectory by id.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         trajectory_id (str): An opaque id.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Trajectory
+        Trajectory
     """
 
-    return sync_detailed(
+    kwargs = _get_kwargs(
         trajectory_id=trajectory_id,
-        client=client,
-    ).parsed
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_detailed(
@@ -157,28 +175,33 @@ async def asyncio(
     trajectory_id: str,
     *,
     client: AuthenticatedClient,
-) -> Error | Trajectory | None:
+) -> Trajectory:
     """Get one trajectory (Extension)
 
-     **Extension.** One trajectory by id.
+    **Extension.** One trajectory by id.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         trajectory_id (str): An opaque id.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Trajectory
+        Trajectory
     """
 
-    return (
-        await asyncio_detailed(
-            trajectory_id=trajectory_id,
-            client=client,
-        )
-    ).parsed
+    kwargs = _get_kwargs(
+        trajectory_id=trajectory_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_raw(

@@ -82,6 +82,20 @@ def _parse_response(
         return None
 
 
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> list[Trajectory]:
+    if response.status_code == 200:
+        response_200 = []
+        _response_200 = response.json()
+        for response_200_item_data in _response_200:
+            response_200_item = Trajectory.from_dict(response_200_item_data)
+
+            response_200.append(response_200_item)
+
+        return response_200
+
+    errors.raise_for_status(client, "listJobTrajectories", response)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Error | list[Trajectory]]:
@@ -140,14 +154,16 @@ def sync(
     client: AuthenticatedClient,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
-) -> Error | list[Trajectory] | None:
+) -> list[Trajectory]:
     """List a job's trajectories
 
-     A JSON array of the job's trajectories, oldest first.
+    A JSON array of the job's trajectories, oldest first.
 
     **Extension:** paging. With `limit`, at most that many trajectories are answered and, when more
     follow, the `X-Next-Cursor` response header holds the cursor to pass as `cursor` for the next
     page. The body stays a bare array either way; without `limit` every trajectory is answered.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         job_id (str): An opaque id.
@@ -155,19 +171,26 @@ def sync(
         cursor (str | Unset):
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | list[Trajectory]
+        list[Trajectory]
     """
 
-    return sync_detailed(
+    kwargs = _get_kwargs(
         job_id=job_id,
-        client=client,
         limit=limit,
         cursor=cursor,
-    ).parsed
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_detailed(
@@ -215,14 +238,16 @@ async def asyncio(
     client: AuthenticatedClient,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
-) -> Error | list[Trajectory] | None:
+) -> list[Trajectory]:
     """List a job's trajectories
 
-     A JSON array of the job's trajectories, oldest first.
+    A JSON array of the job's trajectories, oldest first.
 
     **Extension:** paging. With `limit`, at most that many trajectories are answered and, when more
     follow, the `X-Next-Cursor` response header holds the cursor to pass as `cursor` for the next
     page. The body stays a bare array either way; without `limit` every trajectory is answered.
+
+    Returns the parsed success answer; any other answer raises.
 
     Args:
         job_id (str): An opaque id.
@@ -230,21 +255,24 @@ async def asyncio(
         cursor (str | Unset):
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        Exception: What the client's `raise_for_status` raises for an answer that is not a success
+            (`hud.client()` sets it: `hud.errors.NotFoundError`, `AuthenticationError`, ...), else
+            `errors.UnexpectedStatus`.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | list[Trajectory]
+        list[Trajectory]
     """
 
-    return (
-        await asyncio_detailed(
-            job_id=job_id,
-            client=client,
-            limit=limit,
-            cursor=cursor,
-        )
-    ).parsed
+    kwargs = _get_kwargs(
+        job_id=job_id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _parse_success(client=client, response=response)
 
 
 async def asyncio_raw(
