@@ -70,6 +70,10 @@ class Heartbeat:
             except HudError as exc:
                 # Missing one is harmless: the lease is several intervals long.
                 logger.debug("hud: heartbeat of %s failed (%s); next in %g s", self._what, exc, self._interval)
+            except Exception:
+                # Heartbeats must never break the job they hold: without them its lease runs out.
+                logger.exception("hud: heartbeats of %s stopped", self._what)
+                return
             await asyncio.sleep(self._interval)
 
 

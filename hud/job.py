@@ -170,7 +170,7 @@ class Job(BaseModel):
 
         Example:
             >>> summary = await job.summary()  # doctest: +SKIP
-            >>> summary.trajectories, summary.mean_reward, summary.by_status  # doctest: +SKIP
+            >>> summary.counted, summary.mean_reward, summary.by_outcome  # doctest: +SKIP
         """
         builder = SummaryBuilder(self.id, success_threshold)
         async for trajectory in self.iter_trajectories(api_key=api_key):

@@ -128,7 +128,10 @@ _threshold_option = click.option(
 @_threshold_option
 @_run
 async def show_job(job_id: str, fmt: str, success_threshold: float) -> None:
-    """Show one job, its open environments and a summary of its trajectories."""
+    """Show a job and a summary of its trajectories.
+
+    Also counts its open environments; --success-threshold sets what counts as a success.
+    """
     loaded = await load_job(job_id)
     out = sys.stdout
     if fmt == "json":
@@ -274,7 +277,10 @@ def _time(value: datetime | None) -> str:
 @click.argument("job_id")
 @_run
 async def cancel_job(job_id: str) -> None:
-    """Cancel a job: status `cancelled`, and its open environments closed as `cancelled`."""
+    """Cancel a job and close its open environments.
+
+    The job's status becomes `cancelled`, and so does the error kind of its open environments.
+    """
     updated = await (await load_job(job_id)).update(status="cancelled")
     click.echo(f"hud: job {updated.id} is {updated.status}", err=True)
 
@@ -285,8 +291,9 @@ async def cancel_job(job_id: str) -> None:
 @click.option("--error", "error", default=None, help="Why (shown as the job's error).")
 @_run
 async def set_status(job_id: str, status: str, error: str | None) -> None:
-    """Set a job's status by hand (e.g. `completed` for a job left `crashed`).
+    """Set a job's status by hand.
 
+    For example `completed` for a job left `crashed`.
     `cancelled` and `crashed` also close the job's open environments with that error kind;
     `running` drops the job's lease until its process sends a heartbeat again.
     """
