@@ -42,6 +42,7 @@ from hud_api.types import UNSET, Unset
 
 from hud import _embedded
 from hud._constants import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
+from hud._pool import LIMITS, use_lifo_pool
 from hud.errors import APIConnectionError, APITimeoutError, ConfigurationError, HudError, error_for_status
 from hud.settings import Settings
 
@@ -90,7 +91,11 @@ def new_client(settings: Settings) -> AuthenticatedClient:
             "HUD_BASE_URL is set but no API key is: set HUD_API_KEY or pass api_key= "
             "(or unset HUD_BASE_URL to use the embedded local server)"
         )
-    return AuthenticatedClient(base_url=base_url, token=settings.api_key.get_secret_value(), timeout=timeout)
+    client = AuthenticatedClient(
+        base_url=base_url, token=settings.api_key.get_secret_value(), timeout=timeout, httpx_args={"limits": LIMITS}
+    )
+    use_lifo_pool(client.get_async_httpx_client())  # see hud/_pool.py: per-call cost after a burst
+    return client
 
 
 def _client_key(settings: Settings) -> _ClientKey:
