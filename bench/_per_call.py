@@ -10,10 +10,12 @@ timed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 
@@ -27,6 +29,35 @@ BURST = 100
 #: Sequential calls of each side between two bursts: a burst's idle connections are closed by the
 #: server after its keep-alive timeout (uvicorn: 5 s), so the state is renewed well before that.
 BLOCK = 50
+
+
+class _Retries(logging.Handler):
+    """Counts the SDK's retry warnings: a retried call is timed as one call, so the table says how many."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        self.reasons: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        self.reasons.add(str(record.args[1]) if isinstance(record.args, tuple) and len(record.args) > 1 else "")
+
+
+@contextlib.contextmanager
+def _retries() -> Iterator[_Retries]:
+    handler = _Retries()
+    logging.getLogger("hud").addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logging.getLogger("hud").removeHandler(handler)
+
+
+def _sdk_cell(seconds: float, retries: _Retries) -> str:
+    if not retries.count:
+        return ms(seconds)
+    return f"{ms(seconds)}, {retries.count} retried ({'; '.join(sorted(retries.reasons))[:200]})"
 
 
 async def _interleaved(sides: dict[str, Call], calls: int, burst: Call | None) -> dict[str, float]:
@@ -104,13 +135,14 @@ async def _after_burst(base_url: str, api_key: str, job_id: str, calls: int) -> 
                 await asyncio.gather(*(sdk() for _ in range(BURST)))
                 await asyncio.gather(*(other() for _ in range(BURST)))
 
-            got = await _interleaved({"sdk": sdk, "raw": base, "raw_burst": other}, calls, burst)
+            with _retries() as retries:
+                got = await _interleaved({"sdk": sdk, "raw": base, "raw_burst": other}, calls, burst)
             ratio = got["sdk"] / got["raw"]
             raw_ratio = got["raw_burst"] / got["raw"]
             rows.append(
                 Row(
                     f"{name} per call, after {BURST} concurrent calls",
-                    ms(got["sdk"]),
+                    _sdk_cell(got["sdk"], retries),
                     f"{ms(got['raw'])} fresh (raw after its own burst: {ms(got['raw_burst'])}, {raw_ratio:.3f}x)",
                     f"{ratio:.3f}x",
                     "<= 1.10x",

@@ -58,15 +58,15 @@ class LifoConnectionPool(httpcore.AsyncConnectionPool):
 
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         queued: list[AsyncPoolRequest] = []
-        reserved: set[int] = set()
+        reserved: set[AsyncConnectionInterface] = set()  # connections hash by identity
         for request in self._requests:
             if request.connection is None:
                 queued.append(request)
             else:
-                reserved.add(id(request.connection))
+                reserved.add(request.connection)
         live = [c for c in self._connections if not c.is_closed()]
         # Idle and spoken for by no request, least recently used first.
-        spare = [c for c in live if c.is_idle() and id(c) not in reserved]
+        spare = [c for c in live if c.is_idle() and c not in reserved]
         # Idle connections beyond the keep-alive limit are closed, least recently used first, but never
         # below the number of requests in the pool: under sustained concurrency the next requests are
         # about to take them, and closing them would only make those requests reconnect.
@@ -78,8 +78,8 @@ class LifoConnectionPool(httpcore.AsyncConnectionPool):
             if spare[0].has_expired():
                 closing.append(spare.pop(0))
         if closing:
-            gone = {id(c) for c in closing}
-            live = [c for c in live if id(c) not in gone]
+            gone = set(closing)
+            live = [c for c in live if c not in gone]
         used: list[AsyncConnectionInterface] = []
         for request in queued:
             origin = request.request.url.origin
@@ -96,8 +96,8 @@ class LifoConnectionPool(httpcore.AsyncConnectionPool):
             used.append(connection)
             request.assign_to_connection(connection)
         if used:
-            taken = {id(c) for c in used}
-            live = [c for c in live if id(c) not in taken] + used
+            taken = set(used)
+            live = [c for c in live if c not in taken] + used
         self._connections = live
         return closing
 
