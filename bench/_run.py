@@ -57,7 +57,7 @@ ROWS = (
 @dataclass(frozen=True)
 class Sizes:
     calls: int  # single calls of each side, per-call figures
-    rounds: int  # rounds of the embedded figure (half as many, at least 3, for the trajectories)
+    rounds: int  # rounds of the embedded figure and of the trajectories
     trajectories: int  # the load_trajectories job
     steps: int
     large: int  # trajectories of the large job iterated for memory
@@ -134,7 +134,7 @@ async def _trajectories(served: Served, api_key: str, job_id: str, sizes: Sizes)
                 params["cursor"] = cursor
             assert len(found) == expected
 
-        s, r = await _alternate(sdk, base, max(3, sizes.rounds // 2))
+        s, r = await _alternate(sdk, base, sizes.rounds)
     ratio = s / r
     pages = -(-sizes.trajectories // TRAJECTORY_PAGE_SIZE)
     what = f"{sizes.trajectories:,} x {sizes.steps} steps, {pages} pages of {TRAJECTORY_PAGE_SIZE:,} each side"

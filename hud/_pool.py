@@ -64,9 +64,17 @@ class LifoConnectionPool(httpcore.AsyncConnectionPool):
                 queued.append(request)
             else:
                 reserved.add(request.connection)
-        live = [c for c in self._connections if not c.is_closed()]
-        # Idle and spoken for by no request, least recently used first.
-        spare = [c for c in live if c.is_idle() and c not in reserved]
+        live: list[AsyncConnectionInterface] = []
+        spare: list[AsyncConnectionInterface] = []  # idle, spoken for by no request; least recently used first
+        for pooled in self._connections:
+            # An HTTP/1.1 connection is available exactly when it is idle and open; only the others
+            # (busy, connecting, failed, closed) need the second question.
+            if pooled.is_available():
+                live.append(pooled)
+                if pooled not in reserved:
+                    spare.append(pooled)
+            elif not pooled.is_closed():
+                live.append(pooled)
         # Idle connections beyond the keep-alive limit are closed, least recently used first, but never
         # below the number of requests in the pool: under sustained concurrency the next requests are
         # about to take them, and closing them would only make those requests reconnect.
