@@ -49,6 +49,7 @@ from hud_api.types import UNSET, Unset
 from hud import _embedded
 from hud._call_errors import retry_after_seconds, status_error, unreachable
 from hud._constants import BACKOFF_BASE, BACKOFF_CAP, PLATFORM_BASE_URL, RETRY_AFTER_CAP
+from hud._pool import LIMITS, use_lifo_pool
 from hud._wire import IN_FLIGHT_HEADER, NEXT_CURSOR_HEADER
 from hud.errors import ConfigurationError, ServerError
 from hud.settings import Settings
@@ -106,12 +107,15 @@ def new_client(settings: Settings) -> AuthenticatedClient:
             "or unset HUD_BASE_URL to use the embedded local server"
         )
     _announce(settings)
-    return AuthenticatedClient(
+    client = AuthenticatedClient(
         base_url=base_url,
         token=settings.api_key.get_secret_value(),
         timeout=timeout,
         raise_for_status=raise_for_status,
+        httpx_args={"limits": LIMITS},
     )
+    use_lifo_pool(client.get_async_httpx_client())  # see hud/_pool.py: per-call cost after a burst
+    return client
 
 
 _announced: set[str] = set()
