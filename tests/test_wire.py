@@ -28,7 +28,7 @@ def _query(path: str, method: str, name: str) -> dict[str, Any]:
     [
         ("MAX_NAME_LENGTH", SCHEMAS["JobCreate"]["properties"]["name"]["maxLength"]),
         ("MAX_ID_LENGTH", SCHEMAS["Id"]["maxLength"]),
-        ("MAX_ID_LENGTH", SCHEMAS["EnvironmentCreate"]["properties"]["gym_id"]["maxLength"]),
+        ("MAX_ID_LENGTH", SCHEMAS["EnvironmentCreate"]["properties"]["gym_id"]["anyOf"][0]["maxLength"]),
         ("MAX_STATUS_LENGTH", SCHEMAS["Status"]["maxLength"]),
         ("MAX_ERROR_LENGTH", SCHEMAS["JobUpdate"]["properties"]["error"]["anyOf"][0]["maxLength"]),
         ("MAX_CURSOR_LENGTH", PARAMETERS["Cursor"]["schema"]["maxLength"]),

@@ -198,10 +198,14 @@ class JobUpdate(_Body):
 
 
 class EnvironmentCreate(_Body):
-    """The body of `POST /v2/create_environment` (`run_id` is the job's id)."""
+    """The body of `POST /v2/create_environment` (`run_id` is the job's id).
+
+    `gym_id` must be present but may be null: hud-python 0.2's `RemoteClient.create(gym_id=None)`
+    sends `"gym_id": null`.
+    """
 
     run_id: Id | None = None
-    gym_id: Id
+    gym_id: Id | None
     task_id: Id | None = None
     metadata: Metadata | None = None
 

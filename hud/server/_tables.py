@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Integer, MetaData, Table, Text
 
-__all__ = ["api_keys", "environments", "idempotency_keys", "jobs", "metadata", "steps", "trajectories"]
+__all__ = ["NO_GYM", "api_keys", "environments", "idempotency_keys", "jobs", "metadata", "steps", "trajectories"]
 
 metadata = MetaData()
 
@@ -36,6 +36,11 @@ jobs = Table(
     Column("created_at", Text, nullable=False),
     Column("error", Text),
 )
+
+#: What `environments.gym_id` holds for an environment created with `"gym_id": null`. The column is
+#: NOT NULL (SQLite cannot drop that without rebuilding the table) and no request can send an empty
+#: gym id (minLength 1), so the empty string means "no gym" unambiguously: read it back as null.
+NO_GYM = ""
 
 environments = Table(
     "environments",

@@ -12,7 +12,7 @@ from hud.server._operations.trajectories import steps_of
 from hud.server._render import dumps, trajectory_json
 from hud.server._requests import EnvironmentClose, EnvironmentCreate, StepsAppend
 from hud.server._sql import Statement
-from hud.server._tables import environments, steps, trajectories
+from hud.server._tables import NO_GYM, environments, steps, trajectories
 
 __all__ = ["append_steps", "close_environment", "create_environment", "step_texts"]
 
@@ -58,7 +58,7 @@ def create_environment(conn: Connection, account: str, body: EnvironmentCreate) 
             "id": env_id,
             "account": account,
             "job_id": run_id,
-            "gym_id": body.gym_id,
+            "gym_id": NO_GYM if body.gym_id is None else body.gym_id,
             "task_id": body.task_id,
             "metadata": None if body.metadata is None else dumps(body.metadata),
             "step_count": 0,
