@@ -46,7 +46,7 @@ from hud_api.types import UNSET, Unset
 
 from hud import _embedded
 from hud._constants import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
-from hud._wire import IN_FLIGHT_HEADER, NEXT_CURSOR_HEADER
+from hud._wire import IN_FLIGHT_HEADER, NEXT_CURSOR_HEADER, SHOULD_RETRY_HEADER
 from hud.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -173,6 +173,12 @@ def _in_flight(response: httpx.Response) -> bool:
     return response.status_code == 409 and response.headers.get(IN_FLIGHT_HEADER, "").strip().lower() == "true"
 
 
+def _never_retry(response: httpx.Response) -> bool:
+    # The server knows no retry can fix this one (its database is damaged): raise at once.
+    value: str = response.headers.get(SHOULD_RETRY_HEADER, "")
+    return value.strip().lower() == "false"
+
+
 def _backoff(attempt: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return min(retry_after, RETRY_AFTER_CAP)
@@ -207,7 +213,8 @@ async def _send(
             error = error_for_status(
                 response.status_code, _detail(response), operation=operation, retry_after=retry_after
             )
-            if response.status_code not in RETRYABLE_STATUSES and not _in_flight(response):
+            retryable = response.status_code in RETRYABLE_STATUSES or _in_flight(response)
+            if not retryable or _never_retry(response):
                 raise error
         if attempt >= settings.max_retries:
             raise error

@@ -30,6 +30,7 @@ __all__ = [
     "MAX_STEPS_PER_APPEND",
     "NEXT_CURSOR_HEADER",
     "REPLAYED_HEADER",
+    "SHOULD_RETRY_HEADER",
     "TRAJECTORY_PAGE_MAX",
     "succeeded",
     "trajectory_outcome",
@@ -44,6 +45,9 @@ IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IN_FLIGHT_HEADER = "Idempotency-In-Flight"
 #: `true` on an answer replayed from the idempotency store.
 REPLAYED_HEADER = "Idempotency-Replayed"
+#: `false` on an error answer that no retry can fix (the server's database is damaged), whatever its
+#: status; clients then raise at once. (The header OpenAI's and Stripe's APIs send for the same.)
+SHOULD_RETRY_HEADER = "X-Should-Retry"
 #: The cursor of the next page of a job's trajectories (the body stays a bare array).
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
 

@@ -33,9 +33,10 @@ from hud._wire import (
     TRAJECTORY_PAGE_MAX,
 )
 from hud.server._auth import Authenticator
+from hud.server._check import is_damage
 from hud.server._db import get_engine
 from hud.server._errors import ApiError
-from hud.server._http import JSON, check_query, error_response, http_error, read_body, unexpected
+from hud.server._http import JSON, check_query, damaged, error_response, http_error, read_body, unexpected
 from hud.server._idempotency import Idempotency, InFlight, request_hash
 from hud.server._operations import environments, jobs, trajectories
 from hud.server._render import dumps
@@ -80,9 +81,16 @@ class _Api:
 
     # -- the request path --------------------------------------------------------------------------
 
+    def _failed(self, request: Request, exc: Exception) -> Response:
+        if is_damage(exc) and self.tx.damage is None:
+            self.tx.damage = damaged(exc)
+        return unexpected(request, exc)
+
     async def _write(self, request: Request, parse: Callable[[bytes], Awaitable[Op]]) -> Response:
         try:
             account = await self.auth.account(request)
+            if self.tx.damage is not None:
+                raise self.tx.damage  # writing into damaged pages can only spread the damage
             check_query(request, _NO_PARAMS)
             raw = await read_body(request, self.max_body_bytes)
             op = await parse(raw)
@@ -104,7 +112,7 @@ class _Api:
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:
-            return unexpected(request, exc)
+            return self._failed(request, exc)
 
     async def _read(self, request: Request, build: Callable[[], Op], allowed: frozenset[str] = _NO_PARAMS) -> Response:
         try:
@@ -116,7 +124,7 @@ class _Api:
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:
-            return unexpected(request, exc)
+            return self._failed(request, exc)
 
     # -- endpoints ---------------------------------------------------------------------------------
 
@@ -168,7 +176,7 @@ class _Api:
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:
-            return unexpected(request, exc)
+            return self._failed(request, exc)
 
     def _stream(self, first: bytes, account: str, job_id: str, after: int) -> Iterator[bytes]:
         batch = trajectories.STREAM_BATCH
@@ -216,10 +224,12 @@ class _Api:
         return await self._write(request, parse)
 
     async def health(self, request: Request) -> Response:
+        if self.tx.damage is not None:
+            return error_response(self.tx.damage)
         try:
             await self.tx.health()
         except Exception as exc:
-            return unexpected(request, exc)
+            return self._failed(request, exc)
         return Response(dumps({"status": "ok", "version": VERSION}).encode(), media_type=JSON)
 
     async def openapi(self, _request: Request) -> Response:

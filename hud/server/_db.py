@@ -38,6 +38,21 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def _create_private(path: str) -> None:
+    """Creates the database file 0600 (and its folder 0700) when they do not exist yet.
+
+    SQLite creates the `-wal` and `-shm` files with the permissions of the database file, so they
+    are private too. Existing files and folders keep the permissions their owner gave them.
+    """
+    # exist_ok: a folder that exists keeps its mode; only the one created here is 0700 (under umask).
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)  # an empty file is an empty SQLite database
+
+
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     in_memory = parsed.database in (None, "", ":memory:")
@@ -48,8 +63,8 @@ def _sqlite_engine(url: str) -> Engine:
     else:
         kwargs["pool_size"] = 8
         kwargs["max_overflow"] = 32
-        folder = os.path.dirname(os.path.abspath(parsed.database or ""))
-        os.makedirs(folder, exist_ok=True)
+        if not parsed.query.get("uri"):  # a `file:` URI names its file its own way: leave it to SQLite
+            _create_private(os.path.abspath(parsed.database or ""))
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
