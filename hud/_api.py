@@ -56,7 +56,7 @@ from hud.errors import (
     error_for_status,
 )
 from hud.settings import Settings
-from hud.trajectory import Trajectory, TrajectoryStep
+from hud.trajectory import Trajectory, TrajectoryStep, TrajectorySummary
 
 __all__ = [
     "aclose",
@@ -371,8 +371,8 @@ async def append_steps(settings: Settings, env_id: str, steps: list[TrajectorySt
 
 async def close_environment(
     settings: Settings, env_id: str, *, reward: float | None, logs: str | None, error: str | None
-) -> Trajectory:
-    """POST /v2/environments/{env_id}/close with the outcome; the trajectory it left."""
+) -> TrajectorySummary:
+    """POST /v2/environments/{env_id}/close with the outcome; the summary of the trajectory it left."""
     body = EnvironmentClose(reward=reward, logs=logs, error=error)
     key = _idempotency_key()
     response = await _send(
@@ -380,4 +380,4 @@ async def close_environment(
         settings,
         lambda c: _close_environment.asyncio_raw(env_id, client=c, body=body, idempotency_key=key),
     )
-    return _parse(Trajectory, response, "closeEnvironment")
+    return _parse(TrajectorySummary, response, "closeEnvironment")

@@ -18,20 +18,25 @@ __all__ = [
     "JOB_STATUSES",
     "MAX_ACTION_DEPTH",
     "MAX_CURSOR_LENGTH",
+    "MAX_ENVIRONMENT_BYTES",
+    "MAX_ENVIRONMENT_STEPS",
     "MAX_ERROR_LENGTH",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_ID_LENGTH",
     "MAX_JSON_DEPTH",
     "MAX_JSON_VALUES",
+    "MAX_LOGS_LENGTH",
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
     "MAX_NAME_LENGTH",
     "MAX_STATUS_LENGTH",
     "MAX_STEPS_PER_APPEND",
+    "MAX_STEP_BYTES",
     "NEXT_CURSOR_HEADER",
     "REPLAYED_HEADER",
     "SHOULD_RETRY_HEADER",
     "TRAJECTORY_PAGE_MAX",
+    "TRAJECTORY_PAGE_MAX_BYTES",
     "succeeded",
     "trajectory_outcome",
 ]
@@ -63,8 +68,19 @@ MAX_STEPS_PER_APPEND = 1000
 JOB_PAGE_MAX = 1000
 JOB_PAGE_DEFAULT = 100
 TRAJECTORY_PAGE_MAX = 10000
+#: A page of a job's trajectories ends early once it holds about this many bytes of them (a page
+#: always holds at least one trajectory, however large).
+TRAJECTORY_PAGE_MAX_BYTES = 8 * 1024 * 1024
 #: Compact UTF-8 JSON.
 MAX_METADATA_BYTES = 1024 * 1024
+#: One step, as compact UTF-8 JSON (an inline screenshot as a data: URL fits; bulkier data belongs
+#: elsewhere, behind its URL).
+MAX_STEP_BYTES = 4 * 1024 * 1024
+#: An environment's steps, together (compact UTF-8 JSON), and how many.
+MAX_ENVIRONMENT_BYTES = 512 * 1024 * 1024
+MAX_ENVIRONMENT_STEPS = 100_000
+#: The `logs` of a closed environment (its `error` has MAX_ERROR_LENGTH, like a job's).
+MAX_LOGS_LENGTH = 4 * 1024 * 1024
 #: Objects and arrays, the body itself being the first level.
 MAX_JSON_DEPTH = 64
 #: Metadata sits at level 2 of a body, so it has 63 levels left.

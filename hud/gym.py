@@ -9,6 +9,7 @@ async with await hud.gym.make("my-gym", task_id="t-1") as env:
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -17,11 +18,18 @@ from pydantic import BaseModel
 
 from hud import _api
 from hud._validate import check_id, check_metadata, check_optional_text, check_reward
-from hud._wire import MAX_ACTION_DEPTH
+from hud._wire import (
+    MAX_ACTION_DEPTH,
+    MAX_ENVIRONMENT_BYTES,
+    MAX_ENVIRONMENT_STEPS,
+    MAX_ERROR_LENGTH,
+    MAX_LOGS_LENGTH,
+    MAX_STEP_BYTES,
+)
 from hud.errors import ConflictError, InvalidInputError
 from hud.job import Job, current_job, settings_of
 from hud.settings import Settings, settings_for
-from hud.trajectory import Trajectory, TrajectoryStep
+from hud.trajectory import TrajectoryStep, TrajectorySummary
 
 __all__ = ["Environment", "make"]
 
@@ -61,7 +69,10 @@ class Environment:
         self.task_id = task_id
         self.metadata = metadata
         self._settings = settings
-        self._trajectory: Trajectory | None = None
+        self._closed: TrajectorySummary | None = None
+        # What this handle sent: the environment's limits are checked before sending.
+        self._step_count = 0
+        self._step_bytes = 0
 
     def __repr__(self) -> str:
         return f"Environment(id={self.id!r}, gym_id={self.gym_id!r}, job_id={self.job_id!r}, closed={self.closed})"
@@ -69,7 +80,7 @@ class Environment:
     @property
     def closed(self) -> bool:
         """Whether `close()` has succeeded."""
-        return self._trajectory is not None
+        return self._closed is not None
 
     async def record_step(
         self,
@@ -106,28 +117,54 @@ class Environment:
             start_timestamp=start_timestamp or now,
             end_timestamp=end_timestamp or now,
         )
+        size = _stored_size(step)
+        if size > MAX_STEP_BYTES:
+            raise InvalidInputError(
+                f"this step is {size} bytes as JSON; the limit is {MAX_STEP_BYTES}: store bulky observations "
+                "(screenshots, pages) elsewhere and pass their URL as observation_url"
+            )
+        if self._step_count + 1 > MAX_ENVIRONMENT_STEPS or self._step_bytes + size > MAX_ENVIRONMENT_BYTES:
+            raise InvalidInputError(
+                f"environment {self.id} holds {self._step_count} steps ({self._step_bytes} bytes); this one would "
+                f"take it over its limits of {MAX_ENVIRONMENT_STEPS} steps and {MAX_ENVIRONMENT_BYTES} bytes: "
+                "close it and record the rest in a new environment"
+            )
         await _api.append_steps(self._settings, self.id, [step])
+        self._step_count += 1
+        self._step_bytes += size
         return step
 
-    async def close(self, reward: float | None = None, logs: str | None = None, error: str | None = None) -> Trajectory:
-        """Close the environment, leaving its trajectory on the job; returns that trajectory.
+    async def close(
+        self, reward: float | None = None, logs: str | None = None, error: str | None = None
+    ) -> TrajectorySummary:
+        """Close the environment, leaving its trajectory on the job.
+
+        Returns the trajectory's summary: its id, reward, logs, error and `step_count`, without the
+        steps themselves, so that closing costs the same however large the trajectory. Read the steps
+        with `Job.iter_trajectories()` (or `Job.load_trajectories()`).
 
         Args:
             reward: The run's reward (a finite number).
-            logs: Free text.
-            error: What went wrong, when the run failed.
+            logs: Free text (at most 4,194,304 characters).
+            error: What went wrong, when the run failed (at most 65,536 characters).
 
         Raises:
             ConflictError: it was closed already.
+            InvalidInputError: an argument is refused before sending (the environment stays open).
         """
-        if self._trajectory is not None:
+        if self._closed is not None:
             raise ConflictError(409, f"environment {self.id} is closed already", operation="closeEnvironment")
         checked = check_reward(reward)
-        for what, text in (("logs", logs), ("error", error)):
+        for what, text, limit in (("logs", logs, MAX_LOGS_LENGTH), ("error", error, MAX_ERROR_LENGTH)):
             if text is not None and not isinstance(text, str):
                 raise InvalidInputError(f"{what} must be a string or None, got {type(text).__name__}")
-        self._trajectory = await _api.close_environment(self._settings, self.id, reward=checked, logs=logs, error=error)
-        return self._trajectory
+            if text is not None and len(text) > limit:
+                raise InvalidInputError(
+                    f"{what} is {len(text)} characters long; the limit is {limit}: keep the end that matters, "
+                    "or store it elsewhere and put its URL in it"
+                )
+        self._closed = await _api.close_environment(self._settings, self.id, reward=checked, logs=logs, error=error)
+        return self._closed
 
     async def __aenter__(self) -> Environment:
         return self
@@ -137,7 +174,20 @@ class Environment:
     ) -> None:
         if self.closed:
             return
-        await self.close(error=None if exc is None else f"{type(exc).__name__}: {exc}")
+        # The exception's text may be of any length: what fits the server's limit is recorded.
+        await self.close(error=None if exc is None else f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
+
+
+def _stored_size(step: TrajectoryStep) -> int:
+    """The step's size as the server stores it: compact UTF-8 JSON of the fields it was sent."""
+    wire = {
+        "observation_url": step.observation_url,
+        "observation_text": step.observation_text,
+        "actions": step.actions,
+        "start_timestamp": None if step.start_timestamp is None else step.start_timestamp.isoformat(),
+        "end_timestamp": None if step.end_timestamp is None else step.end_timestamp.isoformat(),
+    }
+    return len(json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
 
 
 async def make(

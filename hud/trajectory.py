@@ -1,4 +1,5 @@
-"""What a closed environment leaves on its job: a `Trajectory` of `TrajectoryStep`s."""
+"""What a closed environment leaves on its job: a `Trajectory` of `TrajectoryStep`s, and the
+`TrajectorySummary` that closing the environment returns."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Trajectory", "TrajectoryStep"]
+__all__ = ["Trajectory", "TrajectoryStep", "TrajectorySummary"]
 
 
 class TrajectoryStep(BaseModel):
@@ -44,3 +45,26 @@ class Trajectory(BaseModel):
         from hud._display import trajectory_html
 
         return trajectory_html(self)
+
+
+class TrajectorySummary(BaseModel):
+    """What `Environment.close()` returns: the trajectory it left, without its steps.
+
+    The answer of a close does not grow with the trajectory (one of 300 steps of 1 MB would otherwise
+    come back whole). Read the steps with `Job.iter_trajectories()` or `Job.load_trajectories()`.
+
+    Attributes:
+        id: The trajectory's id (the environment's).
+        reward: The reward recorded at close.
+        logs: The logs recorded at close.
+        error: The error recorded at close.
+        step_count: How many steps the trajectory holds.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    reward: float | None = None
+    logs: str | None = None
+    error: str | None = None
+    step_count: int = 0

@@ -10,6 +10,7 @@ import pytest
 import hud
 from hud import errors
 from hud.job import create_job, load_job
+from hud.trajectory import TrajectorySummary
 
 
 async def test_steps_and_outcome_reach_the_trajectory(embedded: Path) -> None:
@@ -22,7 +23,8 @@ async def test_steps_and_outcome_reach_the_trajectory(embedded: Path) -> None:
     closed = await env.close(reward=0.5, logs="ok", error=None)
 
     (stored,) = await target.load_trajectories()
-    assert stored == closed
+    # close() returns the summary: the trajectory's outcome and step count, not its steps.
+    assert closed == TrajectorySummary(id=env.id, reward=0.5, logs="ok", error=None, step_count=2)
     assert (stored.id, stored.reward, stored.logs, stored.error) == (env.id, 0.5, "ok", None)
     assert [s.observation_text for s in stored.trajectory] == ["hello", None]
     assert stored.trajectory[0].actions == [{"type": "type", "text": "hi"}]

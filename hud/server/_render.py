@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["dumps", "job_json", "trajectory_json"]
+__all__ = ["TRAJECTORY_TAIL", "dumps", "job_json", "summary_json", "trajectory_head", "trajectory_json"]
 
 
 def dumps(value: Any) -> str:
@@ -28,11 +28,25 @@ def job_json(
     }
 
 
+def trajectory_head(id: str, reward: float | None, logs: str | None, error: str | None) -> str:
+    """A Trajectory object up to the opening bracket of its steps (streamed answers go on from there)."""
+    return f'{{"id":{dumps(id)},"reward":{dumps(reward)},"logs":{dumps(logs)},"error":{dumps(error)},"trajectory":['
+
+
+#: What closes a Trajectory object after its steps.
+TRAJECTORY_TAIL = "]}"
+
+
 def trajectory_json(
     id: str, reward: float | None, logs: str | None, error: str | None, step_texts: Sequence[str]
 ) -> str:
     """A Trajectory object; `step_texts` are the steps' stored JSON texts, spliced in unparsed."""
+    return trajectory_head(id, reward, logs, error) + ",".join(step_texts) + TRAJECTORY_TAIL
+
+
+def summary_json(id: str, reward: float | None, logs: str | None, error: str | None, step_count: int) -> str:
+    """A TrajectorySummary: a trajectory without its steps (what closing an environment answers)."""
     return (
         f'{{"id":{dumps(id)},"reward":{dumps(reward)},"logs":{dumps(logs)},'
-        f'"error":{dumps(error)},"trajectory":[{",".join(step_texts)}]}}'
+        f'"error":{dumps(error)},"step_count":{int(step_count)}}}'
     )

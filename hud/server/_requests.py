@@ -21,6 +21,7 @@ from hud._wire import (
     MAX_ID_LENGTH,
     MAX_JSON_DEPTH,
     MAX_JSON_VALUES,
+    MAX_LOGS_LENGTH,
     MAX_METADATA_BYTES,
     MAX_NAME_LENGTH,
     MAX_STATUS_LENGTH,
@@ -214,8 +215,8 @@ class EnvironmentClose(_Body):
     """The optional body of `POST /v2/environments/{env_id}/close`."""
 
     reward: Annotated[float, Field(allow_inf_nan=False)] | None = None
-    logs: Text | None = None
-    error: Text | None = None
+    logs: Annotated[str, StringConstraints(max_length=MAX_LOGS_LENGTH), AfterValidator(_no_nul)] | None = None
+    error: JobError | None = None
 
 
 class Step(_Body):

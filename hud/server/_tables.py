@@ -6,7 +6,7 @@ checks that a migrated database matches this description.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, Table, Text
 
 __all__ = ["NO_GYM", "api_keys", "environments", "idempotency_keys", "jobs", "metadata", "steps", "trajectories"]
 
@@ -55,6 +55,9 @@ environments = Table(
     Column("step_count", Integer, nullable=False),
     Column("closed_at", Text),
     Column("created_at", Text, nullable=False),
+    # Bytes of its steps (compact UTF-8 JSON, as stored) and of the largest one.
+    Column("step_bytes", BigInteger, nullable=False, server_default="0"),
+    Column("max_step_bytes", BigInteger, nullable=False, server_default="0"),
 )
 
 # A trajectory row appears when its environment closes; `seq` is therefore the closing order,
@@ -71,6 +74,9 @@ trajectories = Table(
     Column("error", Text),
     Column("step_count", Integer, nullable=False),
     Column("created_at", Text, nullable=False),
+    # Bytes of the whole trajectory (steps, logs, error) and of its largest step; NULL: unknown.
+    Column("size_bytes", BigInteger),
+    Column("max_step_bytes", BigInteger),
 )
 
 steps = Table(
@@ -90,4 +96,6 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+    # Set instead of `body` when the answer was too large to keep: the id of the object to render.
+    Column("ref_id", Text),
 )

@@ -85,7 +85,8 @@ async def test_trajectory_pages_with_next_cursor_header(api: Api) -> None:
         env_id = await api.env(job["id"])
         if i % 3 == 0:
             await api.ok("POST", f"/v2/environments/{env_id}/steps", json={"steps": [{"observation_text": str(i)}] * 2})
-        closed.append(await api.ok("POST", f"/v2/environments/{env_id}/close", json={"reward": float(i)}))
+        await api.ok("POST", f"/v2/environments/{env_id}/close", json={"reward": float(i)})
+        closed.append(await api.ok("GET", f"/v2/trajectories/{env_id}"))
     for limit in (1, 5, 23, 100):
         seen: list[dict[str, Any]] = []
         cursor = None

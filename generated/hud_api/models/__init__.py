@@ -16,6 +16,7 @@ from .steps_appended import StepsAppended
 from .trajectory import Trajectory
 from .trajectory_step import TrajectoryStep
 from .trajectory_step_actions_item import TrajectoryStepActionsItem
+from .trajectory_summary import TrajectorySummary
 
 __all__ = (
     "Environment",
@@ -33,4 +34,5 @@ __all__ = (
     "Trajectory",
     "TrajectoryStep",
     "TrajectoryStepActionsItem",
+    "TrajectorySummary",
 )

@@ -106,7 +106,8 @@ def sync_detailed(
     """Append steps to an open environment (Extension)
 
      **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
-    A closed environment answers 409.
+    A closed environment answers 409, and so does one these steps would take over its limits (see
+    TrajectoryStep); a step over its own limit answers 422.
 
     Args:
         env_id (str): An opaque id.
@@ -144,7 +145,8 @@ def sync(
     """Append steps to an open environment (Extension)
 
      **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
-    A closed environment answers 409.
+    A closed environment answers 409, and so does one these steps would take over its limits (see
+    TrajectoryStep); a step over its own limit answers 422.
 
     Args:
         env_id (str): An opaque id.
@@ -177,7 +179,8 @@ async def asyncio_detailed(
     """Append steps to an open environment (Extension)
 
      **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
-    A closed environment answers 409.
+    A closed environment answers 409, and so does one these steps would take over its limits (see
+    TrajectoryStep); a step over its own limit answers 422.
 
     Args:
         env_id (str): An opaque id.
@@ -213,7 +216,8 @@ async def asyncio(
     """Append steps to an open environment (Extension)
 
      **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
-    A closed environment answers 409.
+    A closed environment answers 409, and so does one these steps would take over its limits (see
+    TrajectoryStep); a step over its own limit answers 422.
 
     Args:
         env_id (str): An opaque id.
