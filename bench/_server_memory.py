@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,6 +228,16 @@ async def expired_keys(base_url: str, behind: int = 20) -> tuple[float, list[flo
         return await first, list(others)
 
 
+class _Rows(list[tuple[str, str, str]]):
+    """Printed as they come: a case that fails still leaves the figures before it."""
+
+    def append(self, row: tuple[str, str, str]) -> None:
+        if not self:
+            print(f"{'case':<20}  peak RSS  detail", flush=True)
+        super().append(row)
+        print(f"{row[0]:<20}  {row[1]:>8}  {row[2]}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=None, help="Keep databases and logs here.")
@@ -236,20 +246,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hud-memory-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    rows: list[tuple[str, str, str]] = []
+    rows = _Rows()
     log = workdir / "server.log"
     database = workdir / "large.db"
     with server(database, log) as s:
         job_id, env_id = fill_env(s.base_url, args.steps)
         ingest = _status_kb(s.pid, "VmRSS") * 1024 / MB
         rows.append(("after appending", f"{ingest:.0f} MB", f"{args.steps} steps of 1 MB"))
-        for label, run in (
+        cases: list[tuple[str, Callable[[], int]]] = [
             ("close", lambda: close_env(s.base_url, env_id)),
             ("get trajectory", lambda: get_trajectory(s.base_url, env_id)),
             ("listing, unpaged", lambda: listing(s.base_url, job_id)),
             ("listing, limit=1000", lambda: listing(s.base_url, job_id, 1000)),
             ("dashboard page", lambda: dashboard_page(s.base_url, env_id)),
-        ):
+        ]
+        for label, run in cases:
             reset_peak(s.pid)
             size = run()
             rows.append((label, f"{peak_mb(s.pid):.0f} MB", f"answer {size / 2**20:.1f} MiB"))
@@ -273,10 +284,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"({args.expired:,} expired rows; {expired_keys_count(keys):,} left right after)",
             )
         )
-    width = max(len(r[0]) for r in rows)
-    print(f"{'case'.ljust(width)}  peak RSS  detail")
-    for label, peak, detail in rows:
-        print(f"{label.ljust(width)}  {peak:>8}  {detail}")
     return 0
 
 

@@ -20,7 +20,6 @@ import hud
 from hud import errors
 from hud.job import load_job
 from hud.server import create_app, dispose
-from hud.server._check import is_damage
 
 from .conftest import use_server
 
@@ -130,6 +129,8 @@ def test_damage_at_run_time_is_a_500_the_sdk_does_not_retry(
 
 
 def test_postgres_damage_sqlstates_are_damage() -> None:
+    from hud.server._check import is_damage
+
     psycopg = pytest.importorskip("psycopg")
     assert is_damage(psycopg.errors.DataCorrupted("x"))
     assert is_damage(psycopg.errors.IndexCorrupted("x"))

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from hud.server import create_key, dispose
-from hud.server._tables import NO_GYM, environments
+from hud.server._tables import environments
 
 from ._process import ServerProcess
 
@@ -51,4 +51,6 @@ def test_create_environment_with_a_null_gym_as_hud_python_0_2_sends_it(tmp_path:
     finally:
         engine.dispose()
         dispose(url)
+    from hud.server._tables import NO_GYM
+
     assert stored == [NO_GYM]
