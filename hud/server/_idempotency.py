@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, delete, select, text, tuple_
 
+from hud.server._db import start_background
 from hud.server._errors import ApiError, in_flight_error
 from hud.server._sql import Statement
 from hud.server._tables import idempotency_keys
@@ -196,7 +197,7 @@ class Purger:
             if self._running or now - self._last < _PURGE_EVERY_S:
                 return
             self._running, self._last = True, now
-        threading.Thread(target=self._purge, name="hud-idempotency-purge", daemon=True).start()
+        start_background(self._tx.engine, self._purge, "hud-idempotency-purge")
 
     def _purge(self) -> None:
         try:

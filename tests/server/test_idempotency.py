@@ -112,3 +112,27 @@ async def test_keys_expire_after_24_hours(api: Api) -> None:
 async def test_bad_idempotency_key_is_422(api: Api) -> None:
     detail(await api.request("POST", "/v2/jobs", json={"name": "x"}, headers={"Idempotency-Key": "k" * 256}), 422)
     assert (await api.ok("GET", "/v2/jobs"))["items"] == []
+
+
+async def test_large_answers_are_kept_as_a_reference_and_replayed_whole(api: Api) -> None:
+    # 100 KB of metadata and of logs: each answer is larger than a row should be.
+    meta = {"blob": "m" * 100_000}
+    job_key, env_key, close_key = key(), key(), key()
+    job = await api.request("POST", "/v2/jobs", json={"name": "big", "metadata": meta}, headers=job_key)
+    env_body = {"run_id": job.json()["id"], "gym_id": "g", "metadata": meta}
+    env = await api.request("POST", "/v2/create_environment", json=env_body, headers=env_key)
+    env_id = env.json()["id"]
+    path = f"/v2/environments/{env_id}/close"
+    closed = await api.request("POST", path, json={"reward": 1, "logs": "l" * 100_000}, headers=close_key)
+    for method, where, body, headers, first in (
+        ("POST", "/v2/jobs", {"name": "big", "metadata": meta}, job_key, job),
+        ("POST", "/v2/create_environment", env_body, env_key, env),
+        ("POST", path, {"reward": 1, "logs": "l" * 100_000}, close_key, closed),
+    ):
+        again = await api.request(method, where, json=body, headers=headers)
+        assert again.headers["idempotency-replayed"] == "true"
+        assert again.content == first.content  # byte for byte
+    with get_engine(api.database_url).connect() as conn:
+        rows = conn.execute(idempotency_keys.select()).all()
+    assert sorted(r.ref_id for r in rows) == sorted([job.json()["id"], env_id, env_id])
+    assert all(r.body == "" for r in rows)
