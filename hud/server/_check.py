@@ -42,6 +42,21 @@ _PROBES = {
 }
 
 
+_QUICK_CHECK = "PRAGMA quick_check(20)"
+_INTEGRITY_CHECK = "PRAGMA integrity_check(20)"
+# PostgreSQL, every row of every table: `t::text` makes each row be read and detoasted, not only
+# counted from an index.
+_READ_ALL = {
+    "schema_version": "SELECT count(*) FROM schema_version AS t WHERE t::text IS NOT NULL",
+    "api_keys": "SELECT count(*) FROM api_keys AS t WHERE t::text IS NOT NULL",
+    "jobs": "SELECT count(*) FROM jobs AS t WHERE t::text IS NOT NULL",
+    "environments": "SELECT count(*) FROM environments AS t WHERE t::text IS NOT NULL",
+    "trajectories": "SELECT count(*) FROM trajectories AS t WHERE t::text IS NOT NULL",
+    "steps": "SELECT count(*) FROM steps AS t WHERE t::text IS NOT NULL",
+    "idempotency_keys": "SELECT count(*) FROM idempotency_keys AS t WHERE t::text IS NOT NULL",
+}
+
+
 def is_damage(exc: BaseException) -> bool:
     """Whether `exc` (a driver error, or SQLAlchemy's wrapping of one) reports damaged data."""
     orig: Any = exc.orig if isinstance(exc, DBAPIError) else exc
@@ -92,8 +107,7 @@ def _check_sqlite(path: str, *, full: bool) -> list[str]:
     try:
         if full or os.path.getsize(path) <= QUICK_CHECK_MAX_BYTES:
             # The first 20 problems are plenty to tell damage apart from a healthy file.
-            pragma = "integrity_check(20)" if full else "quick_check(20)"
-            found = [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}")]
+            found = [str(row[0]) for row in conn.execute(_INTEGRITY_CHECK if full else _QUICK_CHECK)]
             return [] if found == ["ok"] else found
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         for table, query in _PROBES.items():
@@ -117,10 +131,10 @@ def _check_postgres(database_url: str, *, full: bool) -> list[str]:
             if not full:
                 probe(conn)
                 return []
-            for table in inspect(conn).get_table_names():
-                if table in _PROBES:
-                    # `t::text` makes every row be read and detoasted, not only counted from an index.
-                    conn.execute(text(f"SELECT count(*) FROM {table} AS t WHERE t::text IS NOT NULL")).all()  # noqa: S608 - fixed table names
+            present = set(inspect(conn).get_table_names())
+            for table, query in _READ_ALL.items():
+                if table in present:
+                    conn.execute(text(query)).all()
             return []
     except DBAPIError as exc:
         if is_damage(exc):
