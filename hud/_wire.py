@@ -15,6 +15,7 @@ __all__ = [
     "IN_FLIGHT_HEADER",
     "JOB_PAGE_DEFAULT",
     "JOB_PAGE_MAX",
+    "JOB_PAGE_MAX_BYTES",
     "JOB_STATUSES",
     "MAX_ACTION_DEPTH",
     "MAX_CURSOR_LENGTH",
@@ -68,6 +69,9 @@ MAX_STEPS_PER_APPEND = 1000
 JOB_PAGE_MAX = 1000
 JOB_PAGE_DEFAULT = 100
 TRAJECTORY_PAGE_MAX = 10000
+#: A page of jobs ends early once their metadata and errors hold about this many characters (a
+#: page always holds at least one job).
+JOB_PAGE_MAX_BYTES = 8 * 1024 * 1024
 #: A page of a job's trajectories ends early once it holds about this many bytes of them (a page
 #: always holds at least one trajectory, however large).
 TRAJECTORY_PAGE_MAX_BYTES = 8 * 1024 * 1024

@@ -55,6 +55,7 @@ def test_limit_matches_the_spec(limit: str, stated: int) -> None:
         (f"{_wire.MAX_STEP_BYTES:,} bytes", SCHEMAS["TrajectoryStep"]["description"]),
         (f"{_wire.MAX_ENVIRONMENT_STEPS:,} steps", SCHEMAS["TrajectoryStep"]["description"]),
         (f"{_wire.MAX_ENVIRONMENT_BYTES:,} bytes", SCHEMAS["TrajectoryStep"]["description"]),
+        (f"{_wire.JOB_PAGE_MAX_BYTES:,} characters", SPEC["paths"]["/v2/jobs"]["get"]["description"]),
         (
             f"{_wire.TRAJECTORY_PAGE_MAX_BYTES:,} bytes",
             SPEC["paths"]["/v2/jobs/{job_id}/trajectories"]["get"]["description"],

@@ -169,6 +169,7 @@ def _after_fork_in_child() -> None:
         engine.dispose(close=False)  # the parent keeps using its connections; the child opens its own
     for writer in _writers.values():
         writer.forget_after_fork()
+    _background.clear()  # the parent's threads do not run here
 
 
 if hasattr(os, "register_at_fork"):

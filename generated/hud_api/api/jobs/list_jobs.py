@@ -92,7 +92,9 @@ def sync_detailed(
     """List jobs (Extension)
 
      **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
-    `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+    `next_cursor` of one page as `cursor` to get the next; it is null on the last page. A page
+    holds at most `limit` jobs, and fewer once their metadata and errors hold about 8 MiB
+    (8,388,608 characters; a page always holds at least one job).
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -133,7 +135,9 @@ def sync(
     """List jobs (Extension)
 
      **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
-    `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+    `next_cursor` of one page as `cursor` to get the next; it is null on the last page. A page
+    holds at most `limit` jobs, and fewer once their metadata and errors hold about 8 MiB
+    (8,388,608 characters; a page always holds at least one job).
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -169,7 +173,9 @@ async def asyncio_detailed(
     """List jobs (Extension)
 
      **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
-    `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+    `next_cursor` of one page as `cursor` to get the next; it is null on the last page. A page
+    holds at most `limit` jobs, and fewer once their metadata and errors hold about 8 MiB
+    (8,388,608 characters; a page always holds at least one job).
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -208,7 +214,9 @@ async def asyncio(
     """List jobs (Extension)
 
      **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
-    `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+    `next_cursor` of one page as `cursor` to get the next; it is null on the last page. A page
+    holds at most `limit` jobs, and fewer once their metadata and errors hold about 8 MiB
+    (8,388,608 characters; a page always holds at least one job).
 
     Args:
         limit (int | Unset):  Default: 100.
