@@ -219,12 +219,15 @@ def trajectory_page(conn: Connection, account: str, trajectory_id: str, start: i
     row = conn.execute(query).first()
     if row is None:
         raise ApiError(404, "no such trajectory in this account")
-    # Batches sized by the largest step (unknown: as large as a step may be), until the page is full.
-    per_read = max(1, min(STEPS_PER_PAGE, PAGE_STEP_BYTES // (row.max_step_bytes or MAX_STEP_BYTES)))
+    # Batches sized by the largest step (unknown: as large as a step may be), while another fits.
+    largest = row.max_step_bytes or MAX_STEP_BYTES
     shown: list[dict[str, Any]] = []
     read, position = 0, start
-    while len(shown) < STEPS_PER_PAGE and read < PAGE_STEP_BYTES:
-        wanted = min(per_read, STEPS_PER_PAGE - len(shown))
+    while len(shown) < STEPS_PER_PAGE:
+        room = PAGE_STEP_BYTES - read
+        if shown and room < largest:
+            break
+        wanted = min(STEPS_PER_PAGE - len(shown), max(1, room // largest))
         batch = conn.execute(
             select(steps.c.position, steps.c.data)
             .where(steps.c.env_id == trajectory_id, steps.c.position >= position)
