@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route
 
 from hud.server import _dashboard_pages as pages
 from hud.server._auth import Authenticator
+from hud.server._check import damage_detail, is_damage
 from hud.server._errors import ApiError
 from hud.server._sweeper import Sweeper
 from hud.server._transactions import Transactions
@@ -124,7 +125,10 @@ class _Dashboard:
             template, context = page
         except ApiError as exc:
             return self._error(exc.status_code, exc.detail)
-        except Exception:
+        except Exception as exc:
+            if is_damage(exc):
+                logger.error("dashboard: the database is damaged (%s): %s", request.url.path, exc)
+                return self._error(500, damage_detail(exc))
             logger.exception("dashboard: unexpected error on %s", request.url.path)
             return self._error(500, "internal server error: the server's log has the details")
         return self._render(template, context)

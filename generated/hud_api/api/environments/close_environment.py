@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.environment_close import EnvironmentClose
 from ...models.error import Error
-from ...models.trajectory import Trajectory
+from ...models.trajectory_summary import TrajectorySummary
 from ...types import UNSET, Response, Unset
 
 
@@ -39,9 +39,11 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Trajectory | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | TrajectorySummary | None:
     if response.status_code == 200:
-        response_200 = Trajectory.from_dict(response.json())
+        response_200 = TrajectorySummary.from_dict(response.json())
 
         return response_200
 
@@ -86,16 +88,18 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Trajectory:
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> TrajectorySummary:
     if response.status_code == 200:
-        response_200 = Trajectory.from_dict(response.json())
+        response_200 = TrajectorySummary.from_dict(response.json())
 
         return response_200
 
     errors.raise_for_status(client, "closeEnvironment", response)
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Trajectory]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | TrajectorySummary]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -110,13 +114,15 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Trajectory]:
+) -> Response[Error | TrajectorySummary]:
     """Close an environment
 
      Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
-    the trajectory. Closing an environment that is already closed answers 409.
+    the trajectory's summary: everything but its steps, with their count (the steps are read with
+    getTrajectory or listJobTrajectories; the platform's clients ignore this answer). Closing an
+    environment that is already closed answers 409.
 
     Args:
         env_id (str): An opaque id.
@@ -129,7 +135,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Trajectory]
+        Response[Error | TrajectorySummary]
     """
 
     kwargs = _get_kwargs(
@@ -151,13 +157,15 @@ def sync(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Trajectory:
+) -> TrajectorySummary:
     """Close an environment
 
     Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
-    the trajectory. Closing an environment that is already closed answers 409.
+    the trajectory's summary: everything but its steps, with their count (the steps are read with
+    getTrajectory or listJobTrajectories; the platform's clients ignore this answer). Closing an
+    environment that is already closed answers 409.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -174,7 +182,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Trajectory
+        TrajectorySummary
     """
 
     kwargs = _get_kwargs(
@@ -196,13 +204,15 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Trajectory]:
+) -> Response[Error | TrajectorySummary]:
     """Close an environment
 
      Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
-    the trajectory. Closing an environment that is already closed answers 409.
+    the trajectory's summary: everything but its steps, with their count (the steps are read with
+    getTrajectory or listJobTrajectories; the platform's clients ignore this answer). Closing an
+    environment that is already closed answers 409.
 
     Args:
         env_id (str): An opaque id.
@@ -215,7 +225,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Trajectory]
+        Response[Error | TrajectorySummary]
     """
 
     kwargs = _get_kwargs(
@@ -235,13 +245,15 @@ async def asyncio(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Trajectory:
+) -> TrajectorySummary:
     """Close an environment
 
     Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
-    the trajectory. Closing an environment that is already closed answers 409.
+    the trajectory's summary: everything but its steps, with their count (the steps are read with
+    getTrajectory or listJobTrajectories; the platform's clients ignore this answer). Closing an
+    environment that is already closed answers 409.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -258,7 +270,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Trajectory
+        TrajectorySummary
     """
 
     kwargs = _get_kwargs(
