@@ -35,6 +35,8 @@ __all__ = [
     "NOT_COUNTED_KINDS",
     "OUTCOMES",
     "REPLAYED_HEADER",
+    "TASK_PAGE_DEFAULT",
+    "TASK_PAGE_MAX",
     "TRAJECTORY_PAGE_MAX",
     "counted_reward",
     "counts",
@@ -68,6 +70,9 @@ JOB_PAGE_MAX = 1000
 JOB_PAGE_DEFAULT = 100
 TRAJECTORY_PAGE_MAX = 10000
 ENVIRONMENT_PAGE_MAX = 1000
+#: Per-task aggregates (`GET /v2/jobs/{job_id}/tasks`) per page.
+TASK_PAGE_MAX = 10000
+TASK_PAGE_DEFAULT = 1000
 #: Compact UTF-8 JSON.
 MAX_METADATA_BYTES = 1024 * 1024
 #: Objects and arrays, the body itself being the first level.

@@ -113,7 +113,15 @@ _V4 = [
     "CREATE INDEX jobs_status_heartbeat ON jobs (status, heartbeat_at)",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4)
+_V5 = [
+    # Analysis (extensions): a job's per-task aggregates (GET /v2/jobs/{job_id}/tasks) walk this index
+    # in task order, a page of tasks at a time; trajectories without a task follow in `seq` order.
+    "CREATE INDEX trajectories_job_task_seq ON trajectories (job_id, task_id, seq)",
+    # A job's open environments (the summary's count, the dashboard): only open rows are indexed.
+    "CREATE INDEX environments_job_open ON environments (job_id) WHERE closed_at IS NULL",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5)
 """Migration steps; step i (0-based) takes the schema from version i to version i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)
