@@ -7,10 +7,14 @@ each other; `tests/test_wire.py` checks every limit here against the spec.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 __all__ = [
     "DEFAULT_JOB_LEASE",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_SUCCESS_THRESHOLD",
+    "DURATION_QUANTILES",
     "ENVIRONMENT_PAGE_MAX",
     "ERROR_KINDS",
     "FINAL_STATUSES",
@@ -41,6 +45,7 @@ __all__ = [
     "counted_reward",
     "counts",
     "effective_error_kind",
+    "nearest_rank",
     "succeeded",
     "trajectory_outcome",
 ]
@@ -162,3 +167,19 @@ def trajectory_outcome(
     if value is None:
         return "unscored"
     return "success" if succeeded(value, threshold) else "fail"
+
+
+#: The quantiles of trajectory durations in a summary.
+DURATION_QUANTILES = {"duration_median": 0.5, "duration_p90": 0.9}
+
+
+def nearest_rank(q: float, n: int) -> int:
+    """The 0-based index, in `n` sorted values, of their `q` quantile by nearest rank: the smallest
+    value with at least a share `q` of the values at or below it (PostgreSQL's `percentile_disc`),
+    so a quantile is always one of the values. The server's SQL and the SDK's fallback both use it."""
+    return max(1, math.ceil(q * n)) - 1
+
+
+def nearest_rank_value(q: float, ordered: Sequence[float]) -> float | None:
+    """The `q` quantile of values already sorted, by `nearest_rank` (None for no values)."""
+    return ordered[nearest_rank(q, len(ordered))] if ordered else None

@@ -7,12 +7,12 @@ one row per `task_id`, then one per trajectory recorded without a task (each its
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, NamedTuple
 
 from sqlalchemy import TIMESTAMP, ColumnElement, Connection, Float, Integer, case, cast, extract, func, literal, select
 
+from hud._wire import DURATION_QUANTILES, nearest_rank
 from hud.server._cursors import decode_key_cursor, encode_cursor
 from hud.server._errors import ApiError, NotFound
 from hud.server._operations.leases import expired
@@ -20,11 +20,7 @@ from hud.server._operations.scoring import effective_error_kind, stats_columns
 from hud.server._render import dumps
 from hud.server._tables import environments, jobs, trajectories
 
-__all__ = ["DURATION_QUANTILES", "Answer", "duration_seconds", "job_summary", "task_page", "task_rows"]
-
-#: The duration quantiles of a summary: nearest rank (the smallest value with at least that share of
-#: durations at or below it), as PostgreSQL's `percentile_disc`; always one of the durations.
-DURATION_QUANTILES = {"duration_median": 0.5, "duration_p90": 0.9}
+__all__ = ["Answer", "duration_seconds", "job_summary", "task_page", "task_rows"]
 
 _t = trajectories.c
 
@@ -85,8 +81,7 @@ def _durations(conn: Connection, account: str, job_id: str) -> dict[str, float |
         return found
     ordered = closed.subquery()
     for name, q in DURATION_QUANTILES.items():
-        rank = max(1, math.ceil(q * n))  # the same float arithmetic as percentile_disc
-        query = select(ordered.c.d).order_by(ordered.c.d).limit(1).offset(rank - 1)
+        query = select(ordered.c.d).order_by(ordered.c.d).limit(1).offset(nearest_rank(q, n))
         found[name] = _float(conn.execute(query).scalar_one())
     return found
 
