@@ -7,6 +7,7 @@ a time. Either way the task-level intervals come from `hud._stats` (the extra `h
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from types import ModuleType
@@ -38,12 +39,13 @@ class _TaskPage(BaseModel):
 def require_stats(feature: str) -> ModuleType:
     """`hud._stats`, or a MissingDependencyError that names the extra to install."""
     try:
-        from hud import _stats
+        # Through the import system (sys.modules), not the package attribute: what is installed decides.
+        stats = importlib.import_module("hud._stats")
     except ImportError as exc:
         raise MissingDependencyError(
             f"{feature} needs numpy and scipy ({exc.name or exc} is missing): {ANALYSIS_EXTRA}"
         ) from None
-    return _stats
+    return stats
 
 
 def with_task_numbers(summary: JobSummary, tasks: list[TaskStats], confidence: float) -> JobSummary:

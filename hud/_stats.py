@@ -189,7 +189,9 @@ def minimum_detectable_effect(sd: float, n: int, *, alpha: float = MDE_ALPHA, po
 
     def shortfall(effect: float) -> float:
         shift = effect * math.sqrt(n) / sd
-        return float(stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift)) - power
+        # The far tail (rejecting in the wrong direction) is negligible but can come out NaN.
+        wrong_way = float(np.nan_to_num(stats.nct.cdf(-critical, df, shift), nan=0.0))
+        return float(stats.nct.sf(critical, df, shift)) + wrong_way - power
 
     high = sd
     while shortfall(high) < 0:
