@@ -61,6 +61,19 @@ def job_html(job: Job) -> str:
     return _rows(f"Job {escape(job.name)}", rows)
 
 
+def _over_tasks(summary: JobSummary, value: float | None, ci: tuple[float, float] | None, spec: str = ".3g") -> str:
+    """`; over N tasks: x (95% CI a to b)`, or nothing without task-level numbers."""
+    if value is None or summary.tasks is None or summary.confidence is None:
+        return ""
+    shown = escape(format(value, spec))
+    interval = (
+        ""
+        if ci is None
+        else f" ({summary.confidence:.0%} CI {escape(format(ci[0], spec))} to {escape(format(ci[1], spec))})"
+    )
+    return f"; over {summary.tasks} tasks: {shown}{interval}"
+
+
 def summary_html(summary: JobSummary) -> str:
     """The summary's numbers as an HTML table."""
     rate = "–" if summary.success_rate is None else f"{summary.success_rate:.1%}"
@@ -72,9 +85,16 @@ def summary_html(summary: JobSummary) -> str:
             f"{summary.trajectories} ({summary.counted} counted, {summary.excluded} excluded, "
             f"{summary.scored} scored, {summary.steps} steps)",
         ),
-        ("mean reward", _reward(summary.mean_reward)),
+        (
+            "mean reward",
+            _reward(summary.mean_reward) + _over_tasks(summary, summary.task_mean_reward, summary.mean_reward_ci),
+        ),
         ("reward range", f"{_reward(summary.min_reward)} to {_reward(summary.max_reward)}"),
-        ("success rate", f"{rate} ({summary.successes}; reward ≥ {summary.success_threshold:g})"),
+        (
+            "success rate",
+            f"{rate} ({summary.successes}; reward ≥ {summary.success_threshold:g})"
+            + _over_tasks(summary, summary.task_success_rate, summary.success_rate_ci, ".1%"),
+        ),
         ("errors", f"{summary.errors} ({kinds})"),
         ("by outcome", outcomes),
     ]
