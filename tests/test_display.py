@@ -151,8 +151,14 @@ def test_summary_html() -> None:
     assert "<j>" not in summary._repr_html_()
     assert "over" not in shown  # no task-level numbers, no interval shown
     with_ci = summary.model_copy(
-        update={"confidence": 0.9, "tasks": 4, "task_mean_reward": 0.5, "mean_reward_ci": (0.125, 0.875),
-                "task_success_rate": 0.25, "success_rate_ci": (0.05, 0.6)}  # fmt: skip
+        update={
+            "confidence": 0.9,
+            "tasks": 4,
+            "task_mean_reward": 0.5,
+            "mean_reward_ci": (0.125, 0.875),
+            "task_success_rate": 0.25,
+            "success_rate_ci": (0.05, 0.6),
+        }
     )
     shown = _visible(with_ci._repr_html_())
     assert "0.5; over 4 tasks: 0.5 (90% CI 0.125 to 0.875)" in shown

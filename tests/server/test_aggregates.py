@@ -9,11 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from server.conftest import BASE, Api, detail
 
 from hud._summary import SummaryBuilder
 from hud.server import create_app, create_key, dispose
 from hud.trajectory import Trajectory
+
+from .conftest import BASE, Api, detail
 
 # (task, reward, error, error kind): rewards on a binary grid, so every summation order gives the same
 # float, and every rule of the scoring: errors of each kind, unscored, untasked, repeats.
@@ -38,7 +39,8 @@ async def _fill(api: Api, closes: list[tuple[str | None, float | None, str | Non
     for task, reward, error, kind in closes:
         env = await api.env(job["id"], task_id=task)
         await api.ok("POST", f"/v2/environments/{env}/steps", json={"steps": [{"observation_text": "o"}] * 2})
-        await api.ok("POST", f"/v2/environments/{env}/close", json={"reward": reward, "error": error, "error_kind": kind})
+        close = {"reward": reward, "error": error, "error_kind": kind}
+        await api.ok("POST", f"/v2/environments/{env}/close", json=close)
     await api.env(job["id"], task_id="t-open")  # left open
     return str(job["id"])
 
