@@ -401,7 +401,9 @@ async def test_job_page_shows_open_environments_and_task_identity(ui: Ui) -> Non
     row = re.search(rf'<tr data-trajectory-id="{env["id"]}">(.*?)</tr>', body, re.S)
     assert row is not None
     cells = row.group(1)
-    assert '<td class="task">t-9</td>' in cells and '<td class="gym">g2</td>' in cells
+    # The task links to the job's trajectories of that task.
+    assert f'<td class="task"><a href="/ui/jobs/{job["id"]}?task=t-9">t-9</a></td>' in cells
+    assert '<td class="gym">g2</td>' in cells
     assert '<td class="kind">timeout</td>' in cells and re.search(r'class="num duration">\d+ ms<', cells)
     page = _text(await ui.page(f"/ui/trajectories/{env['id']}"))
     assert re.search(r"Task\s+t-9", page) and re.search(r"Error kind\s+timeout", page)
