@@ -9,9 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from hud._summary import SummaryBuilder
 from hud.server import create_app, create_key, dispose
+from hud.server._db import get_engine
+from hud.server._tables import trajectories
 from hud.trajectory import Trajectory
 
 from .conftest import BASE, Api, detail
@@ -172,3 +175,24 @@ async def test_a_job_past_its_lease_is_summed_with_its_open_environments_crashed
             assert [(t["task_id"], t["attempts"], t["counted"]) for t in tasks] == [("t", 1, 0)]
     finally:
         dispose(url)
+
+
+@pytest.mark.parametrize(
+    ("created", "closed", "seconds"),
+    [
+        # A fraction SQLite would round up into the next second, across a minute and a day.
+        ("2026-01-01T23:59:59.999600+00:00", "2026-01-02T00:00:00.000100+00:00", 0.0005),
+        ("2026-01-01T10:00:00+00:00", "2026-01-01T10:00:01.999999+00:00", 1.999999),
+        ("2026-01-01T10:00:00.000001+00:00", "2026-01-01T11:00:00+00:00", 3599.999999),
+    ],
+)
+async def test_durations_are_exact_to_the_microsecond(api: Api, created: str, closed: str, seconds: float) -> None:
+    job_id = await _fill(api, CLOSES[:1])
+    with get_engine(api.database_url).begin() as conn:
+        conn.execute(
+            update(trajectories).where(trajectories.c.job_id == job_id).values(created_at=created, closed_at=closed)
+        )
+    (trajectory,) = await _trajectories(api, job_id)
+    assert trajectory.duration == seconds
+    summary = await api.ok("GET", f"/v2/jobs/{job_id}/summary")
+    assert summary["duration_median"] == summary["duration_p90"] == seconds

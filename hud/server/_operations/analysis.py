@@ -33,11 +33,15 @@ class Answer(NamedTuple):
 
 
 def _microseconds_sqlite(column: Any) -> ColumnElement[Any]:
-    # The server writes every timestamp itself, as datetime.isoformat() in UTC: whole seconds come
-    # from strftime (which applies the offset), the six digits after the point as they are, so a
-    # difference is exact to the microsecond (julianday() would round to the millisecond).
-    whole = cast(func.strftime("%s", column), Integer) * 1_000_000
-    fraction = case((func.substr(column, 20, 1) == ".", cast(func.substr(column, 21, 6), Integer)), else_=0)
+    # The server writes every timestamp itself, as datetime.isoformat(): `YYYY-MM-DDTHH:MM:SS`, then
+    # `.ffffff` unless the microseconds are 0, then the offset. Whole seconds come from strftime (which
+    # applies the offset) on the text without its fraction (SQLite rounds a fraction to milliseconds
+    # first: .9996 would count as the next second), the six digits as they are: a difference is
+    # exact to the microsecond, as on the client (julianday() would round to the millisecond).
+    has_fraction = func.substr(column, 20, 1) == "."
+    seconds = case((has_fraction, func.substr(column, 1, 19).op("||")(func.substr(column, 27))), else_=column)
+    whole = cast(func.strftime("%s", seconds), Integer) * 1_000_000
+    fraction = case((has_fraction, cast(func.substr(column, 21, 6), Integer)), else_=0)
     return whole + fraction
 
 
