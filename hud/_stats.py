@@ -107,17 +107,19 @@ def summarize_tasks(tasks: Sequence[TaskNumbers], confidence: float) -> dict[str
     """The task-level numbers of a job: `tasks`, the means over tasks and their intervals, pass@k.
 
     `tasks` counts the tasks with at least one counted attempt. The success rate's interval is the
-    Wilson interval when every such task has one attempt, else the t interval over per-task rates
-    (kept within 0 and 1). pass@k for each k up to the fewest attempts of a task, with t intervals.
+    Wilson interval when every such task has one attempt (or all have the same rate), else the t
+    interval over per-task rates (kept within 0 and 1). pass@k for each k up to the fewest attempts
+    of a task, with t intervals.
     """
     _check_confidence(confidence)
     counted = [t for t in tasks if t.counted]
     means = np.array([t.mean_reward for t in counted if t.mean_reward is not None], dtype=np.float64)
     rates = np.array([t.successes / t.counted for t in counted], dtype=np.float64)
-    if counted and all(t.counted == 1 for t in counted):
-        rate_ci = wilson_interval(sum(t.successes for t in counted), len(counted), confidence)
-    else:
-        rate_ci = _clip(t_interval(rates, confidence), 0.0, 1.0)
+    rate_ci = _clip(t_interval(rates, confidence), 0.0, 1.0)
+    if counted and (all(t.counted == 1 for t in counted) or (rate_ci is not None and rate_ci[0] == rate_ci[1])):
+        # One attempt each: binomial. Every task at the same rate (all solved, say): the t interval
+        # would claim zero width; Wilson's over the attempts is the honest one.
+        rate_ci = wilson_interval(sum(t.successes for t in counted), sum(t.counted for t in counted), confidence)
     attempts = np.array([t.counted for t in counted])
     wins = np.array([t.successes for t in counted])
     at_k: dict[int, float] = {}

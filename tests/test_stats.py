@@ -145,3 +145,9 @@ def test_verdicts_in_words() -> None:
         "no detectable difference (+0.03, 95% CI -0.05 to 0.11, p = 0.4); with 80 tasks the smallest detectable is 0.15"
     )
     assert verdict({**better, "tasks_paired": 1, "mean_diff_ci": None}).startswith("not enough tasks")
+
+
+def test_a_success_rate_without_spread_between_tasks_gets_wilsons_interval() -> None:
+    solved = summarize_tasks([TaskNumbers(3, 1.0, 3)] * 8, 0.95)
+    assert solved["success_rate_ci"] == wilson_interval(24, 24, 0.95)
+    assert solved["success_rate_ci"][0] < 0.9  # not a zero-width "100% to 100%"

@@ -163,7 +163,7 @@ def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path)
         page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
 
         best = next(t for t in trajectories if t["reward"] == 1.0 and len(t["trajectory"]) > 2)
-        page.locator(f'tr[data-trajectory-id="{best["id"]}"] a').click()
+        page.locator(f'tr[data-trajectory-id="{best["id"]}"] a[href^="/ui/trajectories/"]').click()
         page.wait_for_url(f"**/ui/trajectories/{best['id']}")
         steps = page.locator("li.step")
         assert steps.count() == len(best["trajectory"])
@@ -271,7 +271,7 @@ def test_hostile_data_is_shown_as_text(browser: Any, team: Team, tmp_path: Path)
         assert page.inner_text("td.error") == "<script>window.__pwned=5</script>"
         page.click("summary")
         assert "<script>window.__pwned=2</script>" in page.inner_text("pre.metadata")
-        page.locator(f'tr[data-trajectory-id="{env["id"]}"] a').click()
+        page.locator(f'tr[data-trajectory-id="{env["id"]}"] a[href^="/ui/trajectories/"]').click()
         page.wait_for_url(f"**/ui/trajectories/{env['id']}")
         assert page.inner_text(".observation-text") == "<svg onload=window.__pwned=3>"
         assert page.inner_text(".observation .url") == "javascript:window.__pwned=4"
