@@ -23,7 +23,7 @@ from hud.settings import Settings
 if TYPE_CHECKING:
     from hud.job import Job
 
-__all__ = ["ANALYSIS_EXTRA", "counts", "iter_tasks", "job_summary", "require_stats", "with_task_numbers"]
+__all__ = ["ANALYSIS_EXTRA", "iter_tasks", "job_summary", "require_stats", "with_task_numbers"]
 
 logger = logging.getLogger("hud")
 
@@ -108,15 +108,6 @@ async def iter_tasks(
         yield first
     async for task in pages:
         yield task
-
-
-async def counts(job: Job, settings: Settings, api_key: str | None, threshold: float) -> JobSummary:
-    """The job's summary without task-level numbers: one request to the server, or the fallback."""
-    try:
-        return await _api.get_job_summary(settings, JobSummary, job.id, success_threshold=threshold)
-    except NotFoundError:
-        builder = await _fallback(job, api_key, threshold)
-        return builder.result(open_environments=await _open_environments(job, api_key))
 
 
 async def job_summary(

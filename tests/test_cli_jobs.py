@@ -9,6 +9,8 @@ import json
 import re
 
 import pytest
+import respx
+from _payloads import job_payload
 from click.testing import CliRunner
 
 import hud
@@ -223,3 +225,16 @@ def test_an_empty_list_says_where_it_looked(job_id: str) -> None:
     assert (code, out) == (0, "[]\n")  # the data stays exact for scripts
     assert err.startswith("hud: no jobs match on the embedded local server (")
     assert str(hud.get_settings().database_path) in err
+
+
+def test_jobs_list_on_a_server_without_summaries_says_so(remote: respx.MockRouter) -> None:
+    remote.get("/v2/jobs").respond(
+        200, json={"items": [job_payload("job-1"), job_payload("job-2")], "next_cursor": None}
+    )
+    summaries = remote.get(path__regex=r"^/v2/jobs/[^/]+/summary$").respond(404, json={"detail": "Not Found"})
+    trajectories = remote.get(path__regex=r"^/v2/jobs/[^/]+/trajectories$").respond(200, json=[])
+    code, out, err = _invoke("jobs", "list")
+    assert code == 0 and summaries.call_count == 2 and trajectories.call_count == 0  # no job is added up
+    rows = out.splitlines()[2:]
+    assert [row.split()[0] for row in rows] == ["job-1", "job-2"] and all(len(row.split()) == 4 for row in rows)
+    assert "this server computes no job summaries: `hud jobs show JOB_ID` adds one job up" in err

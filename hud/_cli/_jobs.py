@@ -14,12 +14,12 @@ from typing import Any, ParamSpec, TextIO
 
 import click
 
-from hud import _analysis
+from hud import _api
 from hud._cli._progress import Progress, is_terminal
 from hud._export import write_parquet
 from hud._summary import JobSummary
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD
-from hud.errors import HudError
+from hud.errors import HudError, NotFoundError
 from hud.job import Job, iter_jobs, load_job, settings_of
 from hud.settings import get_settings
 from hud.trajectory import Trajectory
@@ -114,9 +114,9 @@ async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str, 
                 _short(j.name, 40),
                 j.status,
                 j.created_at.isoformat(timespec="seconds"),
-                s.trajectories,
-                "" if s.mean_reward is None else f"{s.mean_reward:.3f}",
-                "" if s.success_rate is None else f"{s.success_rate:.1%}",
+                "" if s is None else s.trajectories,
+                "" if s is None or s.mean_reward is None else f"{s.mean_reward:.3f}",
+                "" if s is None or s.success_rate is None else f"{s.success_rate:.1%}",
             )
             for j, s in zip(found, summaries, strict=True)
         ]
@@ -144,15 +144,24 @@ threshold_option = click.option(
 )
 
 
-async def _counts(found: list[Job]) -> list[JobSummary]:
-    """Each job's summary (counts only, one request each), a few at a time."""
+async def _counts(found: list[Job]) -> list[JobSummary | None]:
+    """Each job's summary from the server (one request each, a few at a time); None for each when the
+    server computes none (the platform): adding up every job's trajectories would be far too slow."""
     gate = asyncio.Semaphore(8)
 
-    async def one(j: Job) -> JobSummary:
+    async def one(j: Job) -> JobSummary | None:
         async with gate:
-            return await _analysis.counts(j, settings_of(j, None), None, DEFAULT_SUCCESS_THRESHOLD)
+            try:
+                return await _api.get_job_summary(
+                    settings_of(j, None), JobSummary, j.id, success_threshold=DEFAULT_SUCCESS_THRESHOLD
+                )
+            except NotFoundError:
+                return None
 
-    return list(await asyncio.gather(*(one(j) for j in found)))
+    summaries = list(await asyncio.gather(*(one(j) for j in found)))
+    if found and all(s is None for s in summaries):
+        click.echo("hud: this server computes no job summaries: `hud jobs show JOB_ID` adds one job up", err=True)
+    return summaries
 
 
 _CSV_COLUMNS = [
