@@ -77,12 +77,13 @@ def load_tasks_job(database_url: str, account: str, *, tasks: int, repeats: int,
             error, kind = (
                 ("boom", "agent") if roll < 0.02 else ("down", "infrastructure") if roll < 0.03 else (None, None)
             )
+            closed = created + timedelta(microseconds=rng.randrange(1, 30_000_000))
             rows.append(
                 {"id": str(uuid.uuid4()), "account": account, "job_id": job_id,
                  "reward": None if error else float(rng.random() < difficulty[task]), "logs": None, "error": error,
                  "error_kind": kind, "step_count": steps_n, "task_id": f"task-{task:05d}", "gym_id": "bench",
-                 "metadata": None, "created_at": created.isoformat(),
-                 "closed_at": (created + timedelta(microseconds=rng.randrange(1, 30_000_000))).isoformat()}
+                 "metadata": None, "created_at": created.isoformat(), "closed_at": closed.isoformat(),
+                 "duration": (closed - created).total_seconds()}  # as the server stores it on close
             )  # fmt: skip
             if len(rows) >= _BATCH:
                 flush()

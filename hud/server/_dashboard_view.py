@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement
 
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD, ERROR_KINDS, MAX_ID_LENGTH, OUTCOMES
 from hud.server._errors import ApiError
-from hud.server._operations.analysis import duration_seconds
+from hud.server._operations.analysis import trajectory_duration
 from hud.server._operations.scoring import counted, counted_reward, effective_error_kind
 from hud.server._tables import trajectories
 
@@ -104,7 +104,7 @@ class View:
         if self.sort.startswith("reward"):
             column: Any = _t.reward
         elif self.sort.startswith("duration"):
-            column = duration_seconds(dialect)
+            column = trajectory_duration(dialect)
         else:
             return [_t.task_id.asc().nulls_last()]
         return [(column.desc() if self.sort.endswith("desc") else column.asc()).nulls_last()]

@@ -119,6 +119,10 @@ _V5 = [
     "CREATE INDEX trajectories_job_task_seq ON trajectories (job_id, task_id, seq)",
     # A job's open environments (the summary's count, the dashboard): only open rows are indexed.
     "CREATE INDEX environments_job_open ON environments (job_id) WHERE closed_at IS NULL",
+    # Seconds from creation to close, written with each trajectory; its quantiles walk this index.
+    # Rows written before (or by a writer that leaves it NULL) are computed when read.
+    "ALTER TABLE trajectories ADD COLUMN duration DOUBLE PRECISION",
+    "CREATE INDEX trajectories_job_duration ON trajectories (job_id, account, duration)",
 ]
 
 MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5)

@@ -73,6 +73,9 @@ trajectories = Table(
     Column("metadata", Text),
     Column("closed_at", Text),
     Column("error_kind", Text),
+    # Seconds from created_at to closed_at, exact to the microsecond, written with the row (for the
+    # summary's duration quantiles; NULL on rows written without it, which the summary computes).
+    Column("duration", Float),
 )
 
 steps = Table(

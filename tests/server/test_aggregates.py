@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hud._summary import SummaryBuilder
 from hud.server import create_app, create_key, dispose
@@ -190,9 +190,22 @@ async def test_durations_are_exact_to_the_microsecond(api: Api, created: str, cl
     job_id = await _fill(api, CLOSES[:1])
     with get_engine(api.database_url).begin() as conn:
         conn.execute(
-            update(trajectories).where(trajectories.c.job_id == job_id).values(created_at=created, closed_at=closed)
+            update(trajectories)
+            .where(trajectories.c.job_id == job_id)
+            .values(created_at=created, closed_at=closed, duration=None)  # as on rows written before it
         )
     (trajectory,) = await _trajectories(api, job_id)
     assert trajectory.duration == seconds
     summary = await api.ok("GET", f"/v2/jobs/{job_id}/summary")
     assert summary["duration_median"] == summary["duration_p90"] == seconds
+    with get_engine(api.database_url).begin() as conn:  # the duration a close stores is the same float
+        assert conn.execute(select(trajectories.c.duration)).scalar_one() is None
+    job_id = await _fill(api, CLOSES[:3])
+    with get_engine(api.database_url).begin() as conn:
+        stored = conn.execute(
+            select(trajectories.c.duration, trajectories.c.created_at, trajectories.c.closed_at)
+            .where(trajectories.c.job_id == job_id)
+            .order_by(trajectories.c.seq)
+        ).all()
+    assert [d for d, _, _ in stored] == [t.duration for t in await _trajectories(api, job_id)]
+    assert all(d is not None and d > 0 for d, _, _ in stored)

@@ -10,9 +10,22 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
-from sqlalchemy import TIMESTAMP, ColumnElement, Connection, Float, Integer, case, cast, extract, func, literal, select
+from sqlalchemy import (
+    TIMESTAMP,
+    ColumnElement,
+    Connection,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    select,
+)
 
-from hud._wire import DURATION_QUANTILES, nearest_rank
+from hud._wire import DURATION_QUANTILES, ERROR_KINDS, nearest_rank
 from hud.server._cursors import decode_key_cursor, encode_cursor
 from hud.server._errors import ApiError, NotFound
 from hud.server._operations.leases import expired
@@ -20,7 +33,7 @@ from hud.server._operations.scoring import effective_error_kind, stats_columns
 from hud.server._render import dumps
 from hud.server._tables import environments, jobs, trajectories
 
-__all__ = ["Answer", "duration_seconds", "job_summary", "task_page", "task_rows"]
+__all__ = ["Answer", "duration_seconds", "job_summary", "task_page", "task_rows", "trajectory_duration"]
 
 _t = trajectories.c
 
@@ -74,34 +87,54 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _durations(conn: Connection, account: str, job_id: str) -> dict[str, float | None]:
-    duration = duration_seconds(conn.dialect.name).label("d")
-    closed = select(duration).where(
-        _t.account == account, _t.job_id == job_id, _t.closed_at.is_not(None), _t.created_at.is_not(None)
-    )
-    n = int(conn.execute(select(func.count()).select_from(closed.subquery())).scalar_one())
+def _timed() -> ColumnElement[bool]:
+    return and_(_t.closed_at.is_not(None), _t.created_at.is_not(None))
+
+
+def trajectory_duration(dialect: str) -> ColumnElement[Any]:
+    """The trajectory's duration: as stored with it, else computed from its times (`duration_seconds`)."""
+    return func.coalesce(_t.duration, duration_seconds(dialect))
+
+
+def _durations(conn: Connection, account: str, job_id: str, timed: int, stored: int) -> dict[str, float | None]:
+    """The duration quantiles of the job's `timed` trajectories (`stored` of them have their duration
+    stored: when all do, each quantile is a walk of the (job_id, account, duration) index, no sort)."""
     found: dict[str, float | None] = dict.fromkeys(DURATION_QUANTILES)
-    if not n:
+    if not timed:
         return found
-    ordered = closed.subquery()
+    scope = (_t.account == account, _t.job_id == job_id)
+    if stored == timed:
+        column: ColumnElement[Any] = _t.duration
+        query = select(column).where(*scope, _t.duration.is_not(None))  # index only: (job_id, account, duration)
+    else:
+        column = trajectory_duration(conn.dialect.name).label("d")
+        query = select(column).where(*scope, _timed())
     for name, q in DURATION_QUANTILES.items():
-        query = select(ordered.c.d).order_by(ordered.c.d).limit(1).offset(nearest_rank(q, n))
-        found[name] = _float(conn.execute(query).scalar_one())
+        at = query.order_by(column).limit(1).offset(nearest_rank(q, timed))
+        found[name] = _float(conn.execute(at).scalar_one())
     return found
 
 
 def job_summary(conn: Connection, account: str, job_id: str, threshold: float, lease: float) -> Answer:
-    """The job's summary (the `JobSummary` of the SDK without its task-level intervals)."""
+    """The job's summary (the `JobSummary` of the SDK without its task-level intervals).
+
+    One pass over the job's trajectories for every count, one sort for the duration quantiles.
+    """
     if _job_state(conn, account, job_id, lease):
         return Answer(None, expired=True)
-    scope = (_t.account == account, _t.job_id == job_id)
-    row = conn.execute(select(*stats_columns(threshold), func.sum(_t.step_count).label("steps")).where(*scope)).one()
+    kind = effective_error_kind()
+    row = conn.execute(
+        select(
+            *stats_columns(threshold),
+            func.sum(_t.step_count).label("steps"),
+            func.sum(case((_timed(), 1), else_=0)).label("timed"),
+            func.count(_t.duration).label("stored"),
+            # Every stored kind is one of ERROR_KINDS: the API refuses others, and so does the sweep.
+            *(func.sum(case((kind == k, 1), else_=0)).label(k) for k in ERROR_KINDS),
+        ).where(_t.account == account, _t.job_id == job_id)
+    ).one()
     n, n_counted, scored, successes = int(row.n), int(row.counted or 0), int(row.scored), int(row.successes or 0)
-    kind = effective_error_kind().label("kind")
-    kinds = {
-        str(k): int(c)
-        for k, c in conn.execute(select(kind, func.count()).where(*scope, kind.is_not(None)).group_by(kind))
-    }
+    kinds = {k: int(row._mapping[k] or 0) for k in ERROR_KINDS}
     outcomes = {
         "success": successes,
         "fail": scored - successes,
@@ -128,9 +161,9 @@ def job_summary(conn: Connection, account: str, job_id: str, threshold: float, l
         "errors": sum(kinds.values()),
         "steps": int(row.steps or 0),
         "by_outcome": {k: v for k, v in outcomes.items() if v},
-        "by_error_kind": dict(sorted(kinds.items())),
+        "by_error_kind": {k: v for k, v in sorted(kinds.items()) if v},
         "open_environments": int(open_environments),
-        **_durations(conn, account, job_id),
+        **_durations(conn, account, job_id, int(row.timed or 0), int(row.stored)),
     }
     return Answer(dumps(summary))
 

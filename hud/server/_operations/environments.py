@@ -14,7 +14,7 @@ from hud.server._errors import ApiError, NotFound
 from hud.server._operations.jobs import job_exists
 from hud.server._operations.leases import expired
 from hud.server._operations.trajectories import steps_of
-from hud.server._render import dumps, now, trajectory_json
+from hud.server._render import dumps, duration, now, trajectory_json
 from hud.server._requests import EnvironmentClose, EnvironmentCreate, StepsAppend
 from hud.server._sql import Statement
 from hud.server._tables import environments, jobs, steps, trajectories
@@ -122,7 +122,16 @@ def close_environment(conn: Connection, account: str, env_id: str, body: Environ
     row = _Closed(
         env_id, body.reward, body.logs, body.error, task_id, gym_id, metadata, created_at, closed_at, body.error_kind
     )
-    _insert_trajectory.run(conn, {**row._asdict(), "account": account, "job_id": job_id, "step_count": step_count})
+    _insert_trajectory.run(
+        conn,
+        {
+            **row._asdict(),
+            "account": account,
+            "job_id": job_id,
+            "step_count": step_count,
+            "duration": duration(created_at, closed_at),
+        },
+    )
     # The row just written is known: answer from it instead of reading it back (one query less).
     return trajectory_json(row, steps_of(conn, env_id) if step_count else [])
 

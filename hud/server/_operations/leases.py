@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, literal_column, select, update
 
-from hud.server._render import now
+from hud.server._render import duration, now
 from hud.server._sql import Statement
 from hud.server._tables import environments, jobs, trajectories
 
@@ -84,6 +84,7 @@ def close_open_environments(conn: Connection, account: str, job_id: str, kind: s
                 "metadata": metadata,
                 "closed_at": closed_at,
                 "error_kind": kind,
+                "duration": duration(created_at, closed_at),
             }
             for env_id, gym_id, task_id, metadata, created_at, step_count in rows
         ],
