@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 
-def _status_kb(field: str) -> int:
+def status_kb(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -27,7 +27,7 @@ async def _run(base_url: str, api_key: str, job_id: str) -> dict[str, float]:
     from hud.job import load_job
 
     job = await load_job(job_id, api_key=api_key)
-    before = _status_kb("VmRSS")
+    before = status_kb("VmRSS")
     # "5" resets VmHWM to the current RSS (Linux >= 4.0), so the peak below is this loop's own.
     Path("/proc/self/clear_refs").write_text("5")  # noqa: ASYNC240 - a tiny procfs write, before timing
     start = time.perf_counter()
@@ -35,7 +35,7 @@ async def _run(base_url: str, api_key: str, job_id: str) -> dict[str, float]:
     async for _ in job.iter_trajectories():
         count += 1
     seconds = time.perf_counter() - start
-    return {"count": count, "growth_mb": max(0, _status_kb("VmHWM") - before) / 1024, "seconds": seconds}
+    return {"count": count, "growth_mb": max(0, status_kb("VmHWM") - before) / 1024, "seconds": seconds}
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from bench._analysis import ROWS as ANALYSIS_ROWS
+from bench._analysis import analysis_rows
 from bench._load import load_job as bulk_load_job
 from bench._loadgen import Generator, choose
 from bench._per_call import per_call_rows
@@ -48,6 +50,7 @@ ROWS = (
     "iter_trajectories memory, large job",
     "embedded vs loopback HTTP",
     "environments in one @job call",
+    *ANALYSIS_ROWS,
     "server pairs/s, SQLite, 1 worker",
     "server RSS after load",
     "server pairs/s, PostgreSQL, 4 vs 1 workers",
@@ -396,6 +399,9 @@ def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
         rows.append(asyncio.run(_embedded_vs_http(served, key, home, sizes)))
         log(f"{sizes.envs} environments in one @job call")
         rows.append(asyncio.run(_many_envs(served, key, sizes)))
+        rows += analysis_rows(
+            served, key, database_url, trajectories_n=sizes.large, steps_n=sizes.steps, rounds=sizes.rounds
+        )
     job_id = bulk_load_job(database_url, "bench", trajectories_n=0, steps_n=0)
     with hud_server(database_url) as served, noop_server() as noop:
         for generator in generators:

@@ -27,7 +27,9 @@ from hud_api.api.environments import create_environment as _create_environment
 from hud_api.api.environments import list_job_environments as _list_job_environments
 from hud_api.api.jobs import create_job as _create_job
 from hud_api.api.jobs import get_job as _get_job
+from hud_api.api.jobs import get_job_summary as _get_job_summary
 from hud_api.api.jobs import heartbeat_job as _heartbeat_job
+from hud_api.api.jobs import list_job_tasks as _list_job_tasks
 from hud_api.api.jobs import list_jobs as _list_jobs
 from hud_api.api.jobs import update_job as _update_job
 from hud_api.api.trajectories import get_trajectory as _get_trajectory
@@ -62,9 +64,11 @@ __all__ = [
     "create_environment",
     "create_job",
     "get_job",
+    "get_job_summary",
     "get_trajectory",
     "heartbeat_job",
     "list_job_environments",
+    "list_job_tasks",
     "list_job_trajectories",
     "list_jobs",
     "new_client",
@@ -333,6 +337,34 @@ async def list_job_environments(
         ),
     )
     return _parse(model, response, "listJobEnvironments")
+
+
+async def get_job_summary(settings: Settings, model: type[M], job_id: str, *, success_threshold: float) -> M:
+    """GET /v2/jobs/{job_id}/summary, as `model`."""
+    response = await _send(
+        "getJobSummary",
+        settings,
+        lambda c: _get_job_summary.asyncio_raw(job_id, client=c, success_threshold=success_threshold),
+    )
+    return _parse(model, response, "getJobSummary")
+
+
+async def list_job_tasks(
+    settings: Settings, model: type[M], job_id: str, *, limit: int, cursor: str | None, success_threshold: float
+) -> M:
+    """GET /v2/jobs/{job_id}/tasks, one page, as `model`."""
+    response = await _send(
+        "listJobTasks",
+        settings,
+        lambda c: _list_job_tasks.asyncio_raw(
+            job_id,
+            client=c,
+            limit=limit,
+            cursor=UNSET if cursor is None else cursor,
+            success_threshold=success_threshold,
+        ),
+    )
+    return _parse(model, response, "listJobTasks")
 
 
 async def list_jobs(

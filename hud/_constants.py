@@ -15,6 +15,7 @@ __all__ = [
     "JOB_PAGE_SIZE",
     "PLATFORM_BASE_URL",
     "RETRY_AFTER_CAP",
+    "TASK_PAGE_SIZE",
     "TRAJECTORY_PAGE_SIZE",
     "default_home",
 ]
@@ -38,6 +39,8 @@ BACKOFF_CAP = 8.0
 #: small enough that memory stays flat however large the job.
 TRAJECTORY_PAGE_SIZE = 1000
 JOB_PAGE_SIZE = 100
+#: Per-task aggregates per request (about 120 bytes each): a job's tasks in one or a few requests.
+TASK_PAGE_SIZE = 10000
 ENVIRONMENT_PAGE_SIZE = 100
 
 

@@ -1,4 +1,4 @@
-"""Notebook display: escaped HTML for `Job`, `Trajectory` and `JobSummary` (`_repr_html_`).
+"""Notebook display: escaped HTML for `Job`, `Trajectory`, `JobSummary` and `Comparison` (`_repr_html_`).
 
 Plain strings built with `html.escape`: no IPython import, no template engine, and every value the
 user or an agent wrote (names, metadata, errors, observations) is escaped.
@@ -11,15 +11,18 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hud._comparison import Comparison
     from hud._summary import JobSummary
     from hud.job import Job
     from hud.trajectory import Trajectory
 
-__all__ = ["job_html", "summary_html", "trajectory_html"]
+__all__ = ["comparison_html", "job_html", "summary_html", "trajectory_html"]
 
 #: Steps shown inline; a long trajectory says how many more there are.
 MAX_STEPS = 50
 MAX_TEXT = 500
+#: Task ids listed per line of a comparison.
+MAX_TASKS = 20
 
 _STYLE = "border-collapse:collapse;text-align:left"
 _CELL = "padding:2px 10px 2px 0;vertical-align:top;text-align:left"
@@ -58,6 +61,19 @@ def job_html(job: Job) -> str:
     return _rows(f"Job {escape(job.name)}", rows)
 
 
+def _over_tasks(summary: JobSummary, value: float | None, ci: tuple[float, float] | None, spec: str = ".3g") -> str:
+    """`; over N tasks: x (95% CI a to b)`, or nothing without task-level numbers."""
+    if value is None or summary.tasks is None or summary.confidence is None:
+        return ""
+    shown = escape(format(value, spec))
+    interval = (
+        ""
+        if ci is None
+        else f" ({summary.confidence:.0%} CI {escape(format(ci[0], spec))} to {escape(format(ci[1], spec))})"
+    )
+    return f"; over {summary.tasks} tasks: {shown}{interval}"
+
+
 def summary_html(summary: JobSummary) -> str:
     """The summary's numbers as an HTML table."""
     rate = "–" if summary.success_rate is None else f"{summary.success_rate:.1%}"
@@ -69,9 +85,16 @@ def summary_html(summary: JobSummary) -> str:
             f"{summary.trajectories} ({summary.counted} counted, {summary.excluded} excluded, "
             f"{summary.scored} scored, {summary.steps} steps)",
         ),
-        ("mean reward", _reward(summary.mean_reward)),
+        (
+            "mean reward",
+            _reward(summary.mean_reward) + _over_tasks(summary, summary.task_mean_reward, summary.mean_reward_ci),
+        ),
         ("reward range", f"{_reward(summary.min_reward)} to {_reward(summary.max_reward)}"),
-        ("success rate", f"{rate} ({summary.successes}; reward ≥ {summary.success_threshold:g})"),
+        (
+            "success rate",
+            f"{rate} ({summary.successes}; reward ≥ {summary.success_threshold:g})"
+            + _over_tasks(summary, summary.task_success_rate, summary.success_rate_ci, ".1%"),
+        ),
         ("errors", f"{summary.errors} ({kinds})"),
         ("by outcome", outcomes),
     ]
@@ -118,3 +141,47 @@ def trajectory_html(trajectory: Trajectory) -> str:
     table = f'<table style="{_STYLE}"><tr>{head}</tr>{steps}</table>' if shown else ""
     note = f"<p>… and {more} more steps</p>" if more else ""
     return _rows("Trajectory", rows)[: -len("</div>")] + table + note + "</div>"
+
+
+def _interval(value: tuple[float, float] | None) -> str:
+    return "–" if value is None else escape(f"{value[0]:.3g} to {value[1]:.3g}")
+
+
+def _number(value: float | None, spec: str = ".3g") -> str:
+    return "–" if value is None else escape(format(value, spec))
+
+
+def comparison_html(comparison: Comparison) -> str:
+    """The comparison's answer, its numbers and the tasks that moved most, as HTML."""
+    level = f"{comparison.confidence:.0%}"
+
+    def tasks(ids: list[str]) -> str:
+        shown = ", ".join(f"<code>{escape(i)}</code>" for i in ids[:MAX_TASKS])
+        more = len(ids) - MAX_TASKS
+        return (shown + (f" … and {more} more" if more > 0 else "")) or "–"
+
+    rows = [
+        ("answer", f"<strong>{escape(comparison.verdict)}</strong>"),
+        ("jobs", f"A <code>{escape(comparison.job_a)}</code>, B <code>{escape(comparison.job_b)}</code>"),
+        (
+            "tasks",
+            f"{comparison.tasks_paired} paired, {len(comparison.only_in_a)} only in A, "
+            f"{len(comparison.only_in_b)} only in B",
+        ),
+        ("mean reward", f"A {_number(comparison.mean_a)}, B {_number(comparison.mean_b)}"),
+        (
+            "difference (B − A)",
+            f"{_number(comparison.mean_diff, '+.3g')} ({level} CI {_interval(comparison.mean_diff_ci)}; "
+            f"bootstrap {_interval(comparison.mean_diff_ci_bootstrap)}; p = {_number(comparison.p_value, '.2g')})",
+        ),
+        (
+            "success rate difference",
+            f"{_number(comparison.success_diff, '+.3g')} ({level} CI {_interval(comparison.success_diff_ci)}; "
+            f"McNemar p = {_number(comparison.mcnemar_p, '.2g')})",
+        ),
+        ("correlation", _number(comparison.correlation, ".2f")),
+        ("smallest detectable", _number(comparison.mde)),
+        ("improved", tasks(comparison.improved)),
+        ("regressed", tasks(comparison.regressed)),
+    ]
+    return _rows("Comparison of two jobs", rows)

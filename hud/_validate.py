@@ -10,12 +10,14 @@ from hud._wire import MAX_ERROR_LENGTH, MAX_ID_LENGTH, MAX_METADATA_BYTES, MAX_M
 from hud.errors import InvalidInputError
 
 __all__ = [
+    "check_confidence",
     "check_id",
     "check_metadata",
     "check_name",
     "check_optional_text",
     "check_page_size",
     "check_reward",
+    "check_threshold",
     "error_text",
 ]
 
@@ -133,3 +135,17 @@ def error_text(exc: BaseException, prefix: str = "") -> str:
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     text = (prefix + text).replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
     return text[:MAX_ERROR_LENGTH]
+
+
+def check_threshold(value: float) -> float:
+    """A success threshold: a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInputError(f"success_threshold must be a finite number, not {value!r}")
+    return float(value)
+
+
+def check_confidence(value: float) -> float:
+    """A confidence level: strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value < 1.0:
+        raise InvalidInputError(f"confidence must be between 0 and 1 (e.g. 0.95), not {value!r}")
+    return float(value)

@@ -7,10 +7,14 @@ each other; `tests/test_wire.py` checks every limit here against the spec.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 __all__ = [
     "DEFAULT_JOB_LEASE",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_SUCCESS_THRESHOLD",
+    "DURATION_QUANTILES",
     "ENVIRONMENT_PAGE_MAX",
     "ERROR_KINDS",
     "FINAL_STATUSES",
@@ -41,11 +45,14 @@ __all__ = [
     "OUTCOMES",
     "REPLAYED_HEADER",
     "SHOULD_RETRY_HEADER",
+    "TASK_PAGE_DEFAULT",
+    "TASK_PAGE_MAX",
     "TRAJECTORY_PAGE_MAX",
     "TRAJECTORY_PAGE_MAX_BYTES",
     "counted_reward",
     "counts",
     "effective_error_kind",
+    "nearest_rank",
     "succeeded",
     "trajectory_outcome",
 ]
@@ -84,6 +91,9 @@ JOB_PAGE_MAX_BYTES = 8 * 1024 * 1024
 #: A page of a job's trajectories ends early once it holds about this many bytes of them (a page
 #: always holds at least one trajectory, however large).
 TRAJECTORY_PAGE_MAX_BYTES = 8 * 1024 * 1024
+#: Per-task aggregates (`GET /v2/jobs/{job_id}/tasks`) per page.
+TASK_PAGE_MAX = 10000
+TASK_PAGE_DEFAULT = 1000
 #: Compact UTF-8 JSON.
 MAX_METADATA_BYTES = 1024 * 1024
 #: One step, as compact UTF-8 JSON (an inline screenshot as a data: URL fits; bulkier data belongs
@@ -181,3 +191,19 @@ def trajectory_outcome(
     if value is None:
         return "unscored"
     return "success" if succeeded(value, threshold) else "fail"
+
+
+#: The quantiles of trajectory durations in a summary.
+DURATION_QUANTILES = {"duration_median": 0.5, "duration_p90": 0.9}
+
+
+def nearest_rank(q: float, n: int) -> int:
+    """The 0-based index, in `n` sorted values, of their `q` quantile by nearest rank: the smallest
+    value with at least a share `q` of the values at or below it (PostgreSQL's `percentile_disc`),
+    so a quantile is always one of the values. The server's SQL and the SDK's fallback both use it."""
+    return max(1, math.ceil(q * n)) - 1
+
+
+def nearest_rank_value(q: float, ordered: Sequence[float]) -> float | None:
+    """The `q` quantile of values already sorted, by `nearest_rank` (None for no values)."""
+    return ordered[nearest_rank(q, len(ordered))] if ordered else None

@@ -3,6 +3,7 @@
 ```
 HudError                       root: catch this to catch everything the SDK raises
 ├── ConfigurationError         settings that cannot work (a base URL without a key, ...)
+├── MissingDependencyError     an optional extra is not installed (also an ImportError): install it
 ├── InvalidInputError          refused before sending: the message says what to fix (also a ValueError)
 ├── APIConnectionError         the server could not be reached (after retries)
 │   └── APITimeoutError        the server did not answer in time (after retries)
@@ -30,6 +31,7 @@ __all__ = [
     "HudError",
     "InvalidInputError",
     "InvalidRequestError",
+    "MissingDependencyError",
     "NotFoundError",
     "RateLimitError",
     "ServerError",
@@ -43,6 +45,10 @@ class HudError(Exception):
 
 class ConfigurationError(HudError):
     """The settings cannot work as given; the message says which setting to change."""
+
+
+class MissingDependencyError(HudError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names the pip command."""
 
 
 class InvalidInputError(HudError, ValueError):

@@ -28,22 +28,52 @@ from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 
-from hud import _api
-from hud._constants import ENVIRONMENT_PAGE_SIZE, FINAL_STATUS_MAX_RETRIES, JOB_PAGE_SIZE, TRAJECTORY_PAGE_SIZE
+from hud import _analysis, _api
+from hud._comparison import Comparison, compare
+from hud._constants import (
+    ENVIRONMENT_PAGE_SIZE,
+    FINAL_STATUS_MAX_RETRIES,
+    JOB_PAGE_SIZE,
+    TASK_PAGE_SIZE,
+    TRAJECTORY_PAGE_SIZE,
+)
+from hud._export import jobs_to_pandas
 from hud._lifecycle import Heartbeat, PendingCloses, TerminateAsCancel, pending_closes
-from hud._summary import JobSummary, SummaryBuilder
-from hud._validate import check_id, check_metadata, check_name, check_optional_text, check_page_size, error_text
+from hud._summary import JobSummary, TaskStats
+from hud._validate import (
+    check_confidence,
+    check_id,
+    check_metadata,
+    check_name,
+    check_optional_text,
+    check_page_size,
+    check_threshold,
+    error_text,
+)
 from hud._wire import (
     DEFAULT_SUCCESS_THRESHOLD,
     ENVIRONMENT_PAGE_MAX,
     JOB_PAGE_MAX,
+    TASK_PAGE_MAX,
     TRAJECTORY_PAGE_MAX,
 )
 from hud.errors import HudError, InvalidInputError
 from hud.settings import Settings, settings_for
 from hud.trajectory import EnvironmentInfo, Trajectory
 
-__all__ = ["Job", "JobSummary", "create_job", "current_job", "iter_jobs", "job", "load_job"]
+__all__ = [
+    "Comparison",
+    "Job",
+    "JobSummary",
+    "TaskStats",
+    "compare",
+    "create_job",
+    "current_job",
+    "iter_jobs",
+    "job",
+    "jobs_to_pandas",
+    "load_job",
+]
 
 logger = logging.getLogger("hud")
 
@@ -155,27 +185,76 @@ class Job(BaseModel):
             cursor = page.next_cursor
 
     async def summary(
-        self, *, api_key: str | None = None, success_threshold: float = DEFAULT_SUCCESS_THRESHOLD
+        self,
+        *,
+        api_key: str | None = None,
+        success_threshold: float = DEFAULT_SUCCESS_THRESHOLD,
+        confidence: float = 0.95,
     ) -> JobSummary:
-        """The numbers of the job's trajectories: count, mean reward, success rate, errors, by outcome.
+        """The numbers of the job's trajectories: counts, mean reward, success rate, errors, with intervals.
 
         `infrastructure`, `cancelled` and `crashed` trajectories are counted apart and left out of the
         mean and the success rate; `agent` and `timeout` errors count as failures (reward 0 when none
-        was given). Computed here from `iter_trajectories`, a page at a time (flat memory), so it
-        works against the platform, a `hud server` and the embedded default alike.
+        was given). The server computes the numbers (`/summary`, `/tasks`); against one without those
+        endpoints (the platform) they are added up here from the trajectories, a page at a time, to
+        the same result. The task-level intervals need the extra `hud[analysis]`.
 
         Args:
             api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
             success_threshold: A trajectory succeeded when its reward is at least this.
+            confidence: The confidence level of the intervals.
 
         Example:
             >>> summary = await job.summary()  # doctest: +SKIP
-            >>> summary.counted, summary.mean_reward, summary.by_outcome  # doctest: +SKIP
+            >>> summary.counted, summary.mean_reward, summary.mean_reward_ci  # doctest: +SKIP
         """
-        builder = SummaryBuilder(self.id, success_threshold)
-        async for trajectory in self.iter_trajectories(api_key=api_key):
-            builder.add(trajectory)
-        return builder.result()
+        check_confidence(confidence)
+        settings = self._settings(api_key)
+        threshold = check_threshold(success_threshold)
+        return await _analysis.job_summary(self, settings, api_key, threshold, confidence, TASK_PAGE_SIZE)
+
+    async def iter_tasks(
+        self,
+        *,
+        api_key: str | None = None,
+        success_threshold: float = DEFAULT_SUCCESS_THRESHOLD,
+        page_size: int = TASK_PAGE_SIZE,
+    ) -> AsyncIterator[TaskStats]:
+        """Yield the job's per-task aggregates (attempts, counted, mean reward, successes) (extension).
+
+        One per `task_id` (its repeats are its attempts), then one per trajectory recorded without a
+        task. Computed by the server; added up here from the trajectories when it cannot.
+
+        Args:
+            api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+            success_threshold: A trajectory succeeded when its reward is at least this.
+            page_size: Tasks per request (1 to 10000).
+        """
+        check_page_size(page_size, TASK_PAGE_MAX)
+        settings = self._settings(api_key)
+        threshold = check_threshold(success_threshold)
+        async for task in _analysis.iter_tasks(self, settings, api_key, threshold, page_size):
+            yield task
+
+    async def to_pandas(
+        self, *, api_key: str | None = None, success_threshold: float = DEFAULT_SUCCESS_THRESHOLD
+    ) -> Any:
+        """The job's trajectories as a pandas DataFrame, one row each (needs `hud[analysis]`).
+
+        Columns: id, task_id, gym_id, reward, outcome, error_kind, error, steps, created_at,
+        closed_at, duration (seconds), metadata (JSON text). Steps are counted, not copied.
+        """
+        from hud._export import trajectories_table
+
+        return (await trajectories_table(self, api_key, check_threshold(success_threshold))).to_pandas()
+
+    async def to_arrow(
+        self, *, api_key: str | None = None, success_threshold: float = DEFAULT_SUCCESS_THRESHOLD
+    ) -> Any:
+        """The job's trajectories as a `pyarrow.Table`, the columns of `to_pandas` (needs `hud[analysis]`)."""
+        from hud._export import trajectories_table
+
+        return await trajectories_table(self, api_key, check_threshold(success_threshold))
 
     def _repr_html_(self) -> str:
         """HTML for notebooks (Jupyter calls this); every value is escaped."""

@@ -44,13 +44,28 @@ def _is_module(module: str, name: str) -> bool:
         return False
 
 
+#: What the server may import of the facade: the wire module, and the statistics (pure functions on
+#: per-task numbers, numpy/scipy) that the dashboard shows exactly as `JobSummary` and `compare` do.
+SHARED = {"hud._wire", "hud._stats"}
+
+
 @pytest.mark.parametrize("path", _modules(SERVER), ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_server_imports_only_the_wire_module_of_the_facade(path: Path) -> None:
+def test_server_imports_only_the_shared_modules_of_the_facade(path: Path) -> None:
     for module, names, line in _imports(path):
         if module == "hud":
-            assert names == ["_wire"], f"{path.name}:{line} imports {names} from hud"
+            assert all(f"hud.{name}" in SHARED for name in names), f"{path.name}:{line} imports {names} from hud"
         elif module.startswith("hud.") and not module.startswith("hud.server"):
-            assert module == "hud._wire", f"{path.name}:{line} imports {module}: share it through hud/_wire.py"
+            assert module in SHARED, f"{path.name}:{line} imports {module}: share it through hud/_wire.py"
+
+
+def test_the_shared_modules_import_nothing_else_of_hud() -> None:
+    for name in SHARED:
+        path = PACKAGE / f"{name.split('.')[1]}.py"
+        for module, names, line in _imports(path):
+            if module == "hud":
+                assert all(f"hud.{n}" in SHARED for n in names), f"{path.name}:{line} imports {names} from hud"
+            elif module.startswith("hud"):
+                assert module in SHARED, f"{path.name}:{line} imports {module}"
 
 
 FACADE = [p for p in _modules(PACKAGE) if SERVER not in p.parents and CLI not in p.parents and p != EMBEDDED]

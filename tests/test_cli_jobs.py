@@ -9,6 +9,8 @@ import json
 import re
 
 import pytest
+import respx
+from _payloads import job_payload
 from click.testing import CliRunner
 
 import hud
@@ -41,8 +43,9 @@ def test_jobs_list_table_and_json(job_id: str) -> None:
     code, out, _ = _invoke("jobs", "list")
     assert code == 0
     header, _rule, row = out.splitlines()
-    assert header.split() == ["ID", "NAME", "STATUS", "CREATED"]
+    assert header.split() == ["ID", "NAME", "STATUS", "CREATED", "TRAJECTORIES", "MEAN", "REWARD", "SUCCESS", "RATE"]
     assert row.startswith(job_id) and "completed" in row
+    assert row.split()[-3:] == ["3", "0.500", "33.3%"]  # from the server's summary of each job
 
     code, out, _ = _invoke("jobs", "list", "--format", "json", "--status", "completed")
     assert code == 0
@@ -78,12 +81,17 @@ def test_jobs_list_by_name_up_to_a_limit() -> None:
     assert code == 2 and "--limit" in err
 
 
-def test_jobs_show_as_json_is_the_job(job_id: str) -> None:
-    code, out, _ = _invoke("jobs", "show", job_id, "--format", "json")
+def test_jobs_show_as_json_is_the_job_with_its_summary(job_id: str) -> None:
+    code, out, _ = _invoke("jobs", "show", job_id, "--format", "json", "--success-threshold", "0")
 
     assert code == 0
-    assert json.loads(out) == asyncio.run(load_job(job_id)).model_dump(mode="json")
-    assert json.loads(out)["status"] == "completed"
+    shown = json.loads(out)
+    summary = shown.pop("summary")
+    loaded = asyncio.run(load_job(job_id))
+    assert shown == loaded.model_dump(mode="json")
+    assert shown["status"] == "completed"
+    expected = asyncio.run(loaded.summary(success_threshold=0.0))
+    assert summary == expected.model_dump(mode="json") and summary["successes"] == 2
 
 
 def test_jobs_show_summarises(job_id: str) -> None:
@@ -94,8 +102,11 @@ def test_jobs_show_summarises(job_id: str) -> None:
     lines = {line.split("  ")[0]: line.split("  ")[-1].strip() for line in out.splitlines()}
     assert lines["trajectories"] == "3 (3 counted, 0 excluded)"
     assert lines["open environments"] == "0"
-    assert lines["mean reward"] == "0.500"
-    assert lines["success rate"] == "33.3% (reward >= 1)"
+    # Three trajectories without a task id: three units; two scored (1 and 0), so a wide interval.
+    assert lines["tasks"] == "3 (the unit of the intervals)"
+    assert lines["mean reward"] == "0.500; over tasks 0.500 (95% CI -5.853 to 6.853)"
+    assert lines["success rate"] == "33.3% (reward >= 1); over tasks 33.3% (95% CI 6.1% to 79.2%)"  # Wilson, 1 of 3
+    assert re.fullmatch(r"median \S+ s, p90 \S+ s", lines["duration"])
     assert lines["errors"] == "1 (agent 1)"
     assert fields["status"].strip() == "completed"
 
@@ -214,3 +225,16 @@ def test_an_empty_list_says_where_it_looked(job_id: str) -> None:
     assert (code, out) == (0, "[]\n")  # the data stays exact for scripts
     assert err.startswith("hud: no jobs match on the embedded local server (")
     assert str(hud.get_settings().database_path) in err
+
+
+def test_jobs_list_on_a_server_without_summaries_says_so(remote: respx.MockRouter) -> None:
+    remote.get("/v2/jobs").respond(
+        200, json={"items": [job_payload("job-1"), job_payload("job-2")], "next_cursor": None}
+    )
+    summaries = remote.get(path__regex=r"^/v2/jobs/[^/]+/summary$").respond(404, json={"detail": "Not Found"})
+    trajectories = remote.get(path__regex=r"^/v2/jobs/[^/]+/trajectories$").respond(200, json=[])
+    code, out, err = _invoke("jobs", "list")
+    assert code == 0 and summaries.call_count == 2 and trajectories.call_count == 0  # no job is added up
+    rows = out.splitlines()[2:]
+    assert [row.split()[0] for row in rows] == ["job-1", "job-2"] and all(len(row.split()) == 4 for row in rows)
+    assert "this server computes no job summaries: `hud jobs show JOB_ID` adds one job up" in err

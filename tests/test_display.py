@@ -42,6 +42,17 @@ async def test_summary_of_a_job_on_the_embedded_default(embedded: Path) -> None:
         "steps": 0,
         "by_outcome": {},
         "by_error_kind": {},
+        "open_environments": 0,
+        "duration_median": None,
+        "duration_p90": None,
+        "confidence": 0.95,
+        "tasks": 0,
+        "task_mean_reward": None,
+        "mean_reward_ci": None,
+        "task_success_rate": None,
+        "success_rate_ci": None,
+        "pass_at_k": {},
+        "pass_at_k_ci": {},
     }
     closes: list[tuple[float | None, str | None, str | None]] = [
         (1.0, None, None),
@@ -138,6 +149,20 @@ def test_summary_html() -> None:
     assert "<j>" in shown and "25.0%" in shown and "fail: 2" in shown and "<k>: 1" in shown
     assert "5 (4 counted, 1 excluded, 3 scored, 9 steps)" in shown
     assert "<j>" not in summary._repr_html_()
+    assert "over" not in shown  # no task-level numbers, no interval shown
+    with_ci = summary.model_copy(
+        update={
+            "confidence": 0.9,
+            "tasks": 4,
+            "task_mean_reward": 0.5,
+            "mean_reward_ci": (0.125, 0.875),
+            "task_success_rate": 0.25,
+            "success_rate_ci": (0.05, 0.6),
+        }
+    )
+    shown = _visible(with_ci._repr_html_())
+    assert "0.5; over 4 tasks: 0.5 (90% CI 0.125 to 0.875)" in shown
+    assert "over 4 tasks: 25.0% (90% CI 5.0% to 60.0%)" in shown
 
 
 @given(name=st.text(min_size=1, max_size=50))
@@ -149,5 +174,7 @@ def test_any_name_is_escaped(name: str) -> None:
 
 
 def test_importing_hud_does_not_import_ipython() -> None:
-    code = "import sys, hud, hud.job, hud.trajectory; sys.exit('IPython' in sys.modules or 'jinja2' in sys.modules)"
+    # Nor the analysis extra: numpy, scipy, pandas and pyarrow load when a statistic or export needs them.
+    lazy = ("IPython", "jinja2", "numpy", "scipy", "pandas", "pyarrow")
+    code = f"import sys, hud, hud.job, hud.trajectory; sys.exit(any(m in sys.modules for m in {lazy!r}))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

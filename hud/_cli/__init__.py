@@ -5,9 +5,12 @@ from __future__ import annotations
 import click
 
 from hud._cli._jobs import jobs
+from hud._cli._reports import compare_jobs, show_job
 from hud._cli._server import keys, server, ui
 
 __all__ = ["main"]
+# Registered on `jobs` where they are defined; named here so that importing the package registers them.
+_REPORTS = (show_job, compare_jobs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

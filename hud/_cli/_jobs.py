@@ -9,24 +9,27 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ParamSpec, TextIO
 
 import click
 
+from hud import _api
 from hud._cli._progress import Progress, is_terminal
-from hud._summary import SummaryBuilder
+from hud._export import write_parquet
+from hud._summary import JobSummary
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD
 from hud.errors import HudError, NotFoundError
-from hud.job import Job, iter_jobs, load_job
+from hud.job import Job, iter_jobs, load_job, settings_of
 from hud.settings import get_settings
 from hud.trajectory import Trajectory
 
-__all__ = ["jobs"]
+__all__ = ["confidence_option", "jobs", "run_command", "threshold_option"]
 
 P = ParamSpec("P")
 
 
-def _run(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
+def run_command(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
     """Run an async command; SDK errors become one line on stderr and exit code 1, never a traceback."""
 
     @functools.wraps(fn)
@@ -85,7 +88,7 @@ def jobs() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many jobs.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Only the ids, one a line: JOB_ID=$(hud jobs list --limit 1 -q).")
-@_run
+@run_command
 async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str, quiet: bool) -> None:
     """List jobs, newest first."""
     found: list[Job] = []
@@ -104,8 +107,20 @@ async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str, 
         for j in found:
             out.write(j.id + "\n")
     elif fmt == "table":
-        rows = [(j.id, _short(j.name, 40), j.status, j.created_at.isoformat(timespec="seconds")) for j in found]
-        _table(["ID", "NAME", "STATUS", "CREATED"], rows, out)
+        summaries = await _counts(found)
+        rows = [
+            (
+                j.id,
+                _short(j.name, 40),
+                j.status,
+                j.created_at.isoformat(timespec="seconds"),
+                "" if s is None else s.trajectories,
+                "" if s is None or s.mean_reward is None else f"{s.mean_reward:.3f}",
+                "" if s is None or s.success_rate is None else f"{s.success_rate:.1%}",
+            )
+            for j, s in zip(found, summaries, strict=True)
+        ]
+        _table(["ID", "NAME", "STATUS", "CREATED", "TRAJECTORIES", "MEAN REWARD", "SUCCESS RATE"], rows, out)
     elif fmt == "json":
         out.write(json.dumps([j.model_dump(mode="json") for j in found], indent=2) + "\n")
     else:
@@ -113,7 +128,14 @@ async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str, 
             out.write(j.model_dump_json() + "\n")
 
 
-_threshold_option = click.option(
+confidence_option = click.option(
+    "--confidence",
+    type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="The confidence level of the intervals.",
+)
+threshold_option = click.option(
     "--success-threshold",
     type=float,
     default=DEFAULT_SUCCESS_THRESHOLD,
@@ -122,56 +144,24 @@ _threshold_option = click.option(
 )
 
 
-@jobs.command("show")
-@click.argument("job_id")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@_threshold_option
-@_run
-async def show_job(job_id: str, fmt: str, success_threshold: float) -> None:
-    """Show a job and a summary of its trajectories.
+async def _counts(found: list[Job]) -> list[JobSummary | None]:
+    """Each job's summary from the server (one request each, a few at a time); None for each when the
+    server computes none (the platform): adding up every job's trajectories would be far too slow."""
+    gate = asyncio.Semaphore(8)
 
-    Also counts its open environments; --success-threshold sets what counts as a success.
-    """
-    loaded = await load_job(job_id)
-    out = sys.stdout
-    if fmt == "json":
-        out.write(loaded.model_dump_json(indent=2) + "\n")
-        return
-    builder = SummaryBuilder(loaded.id, success_threshold)
-    async for t in _with_progress(loaded.iter_trajectories(), "reading trajectories"):
-        builder.add(t)
-    summary = builder.result()
-    open_environments = await _count_open(loaded)
-    shown_open = "unknown (not listed by this server)" if open_environments is None else str(open_environments)
-    kinds = ", ".join(f"{kind} {n}" for kind, n in summary.by_error_kind.items())
-    fields = [
-        ("id", loaded.id),
-        ("name", loaded.name),
-        ("status", loaded.status),
-        ("created", loaded.created_at.isoformat(timespec="seconds")),
-        ("metadata", json.dumps(loaded.metadata) if loaded.metadata is not None else ""),
-        ("open environments", shown_open),
-        ("trajectories", f"{summary.trajectories} ({summary.counted} counted, {summary.excluded} excluded)"),
-        ("mean reward", "" if summary.mean_reward is None else f"{summary.mean_reward:.3f}"),
-        (
-            "success rate",
-            "" if summary.success_rate is None else f"{summary.success_rate:.1%} (reward >= {success_threshold:g})",
-        ),
-        ("errors", f"{summary.errors}" + (f" ({kinds})" if kinds else "")),
-    ]
-    if loaded.error:
-        fields.append(("error", loaded.error))
-    width = max(len(k) for k, _ in fields)
-    for key, value in fields:
-        out.write(f"{key.ljust(width)}  {value}\n")
+    async def one(j: Job) -> JobSummary | None:
+        async with gate:
+            try:
+                return await _api.get_job_summary(
+                    settings_of(j, None), JobSummary, j.id, success_threshold=DEFAULT_SUCCESS_THRESHOLD
+                )
+            except NotFoundError:
+                return None
 
-
-async def _count_open(loaded: Job) -> int | None:
-    """The job's open environments; None against a server without the listing (the platform)."""
-    try:
-        return sum([1 async for _ in loaded.iter_environments(state="open", page_size=1000)])
-    except NotFoundError:
-        return None
+    summaries = list(await asyncio.gather(*(one(j) for j in found)))
+    if found and all(s is None for s in summaries):
+        click.echo("hud: this server computes no job summaries: `hud jobs show JOB_ID` adds one job up", err=True)
+    return summaries
 
 
 _CSV_COLUMNS = [
@@ -209,15 +199,31 @@ async def _with_progress(
 @jobs.command("trajectories")
 @click.argument("job_id")
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl", "csv", "parquet"]),
+    default="table",
+    show_default=True,
 )
-@_run
-async def list_trajectories(job_id: str, fmt: str) -> None:
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (needed for parquet)."
+)
+@run_command
+async def list_trajectories(job_id: str, fmt: str, output: Path | None) -> None:
     """List a job's trajectories, oldest first.
 
-    The table is for people; json, jsonl and csv are exact, for machines.
+    The table is for people; json, jsonl, csv and parquet are exact, for machines (parquet, with
+    --output FILE, is written a page at a time in flat memory; it needs hud[analysis]).
     """
     loaded = await load_job(job_id)
+    if fmt == "parquet" or output is not None:
+        if fmt != "parquet":
+            raise click.UsageError("--output is for --format parquet; redirect the other formats: > FILE")
+        if output is None:
+            raise click.UsageError("parquet is binary: pass --output FILE")
+        written = await write_parquet(loaded, output)
+        click.echo(f"hud: wrote {written} trajectories to {output}", err=True)
+        return
     out = sys.stdout
     stream = _with_progress(loaded.iter_trajectories(), "reading trajectories", interleaved=fmt != "table")
     if fmt == "table":
@@ -275,7 +281,7 @@ def _time(value: datetime | None) -> str:
 
 @jobs.command("cancel")
 @click.argument("job_id")
-@_run
+@run_command
 async def cancel_job(job_id: str) -> None:
     """Cancel a job and close its open environments.
 
@@ -289,7 +295,7 @@ async def cancel_job(job_id: str) -> None:
 @click.argument("job_id")
 @click.argument("status")
 @click.option("--error", "error", default=None, help="Why (shown as the job's error).")
-@_run
+@run_command
 async def set_status(job_id: str, status: str, error: str | None) -> None:
     """Set a job's status by hand.
 

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hud._wire import DEFAULT_JOB_LEASE, DEFAULT_MAX_BODY_BYTES
+from hud.server._aggregates import Aggregates
 from hud.server._auth import Authenticator
 from hud.server._db import get_engine
 from hud.server._endpoints import Endpoints
@@ -78,12 +79,15 @@ def create_app(
     transactions = Transactions(get_engine(database_url))
     authenticator = Authenticator(transactions, enabled=auth)
     api = Endpoints(transactions, authenticator, max_body_bytes=max_body_bytes, job_lease=job_lease)
+    aggregates = Aggregates(transactions, authenticator, api.sweeper)
     handlers: dict[str, dict[str, Endpoint]] = {
         "/v2/jobs": {"POST": api.create_job, "GET": api.list_jobs},
         "/v2/jobs/{job_id}": {"GET": api.get_job, "PATCH": api.update_job},
         "/v2/jobs/{job_id}/trajectories": {"GET": api.list_trajectories},
         "/v2/jobs/{job_id}/heartbeat": {"POST": api.heartbeat_job},
         "/v2/jobs/{job_id}/environments": {"GET": api.list_environments},
+        "/v2/jobs/{job_id}/summary": {"GET": aggregates.summary},
+        "/v2/jobs/{job_id}/tasks": {"GET": aggregates.tasks},
         "/v2/trajectories/{trajectory_id}": {"GET": api.get_trajectory},
         "/v2/create_environment": {"POST": api.create_environment},
         "/v2/environments/{env_id}/steps": {"POST": api.append_steps},

@@ -24,6 +24,8 @@ from starlette.routing import Mount, Route
 from hud.server import _dashboard_pages as pages
 from hud.server._auth import Authenticator
 from hud.server._check import damage_detail, is_damage
+from hud.server._dashboard_analysis import compare_page
+from hud.server._dashboard_view import View
 from hud.server._errors import ApiError
 from hud.server._sweeper import Sweeper
 from hud.server._transactions import Transactions
@@ -60,6 +62,21 @@ def _fmt_rate(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+def _fmt_ci(value: tuple[float, float] | None, rate: bool = False) -> str:
+    if value is None:
+        return ""
+    low, high = (_fmt_rate(v) if rate else _fmt_reward(v) for v in value)
+    return f"{low} to {high}"
+
+
+def _fmt_diff(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.3g}"
+
+
+def _fmt_p(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2g}"
+
+
 def _fmt_time(value: str | None) -> str:
     if not value:
         return ""
@@ -76,7 +93,7 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(reward=_fmt_reward, rate=_fmt_rate, time=_fmt_time)
+_env.filters.update(reward=_fmt_reward, rate=_fmt_rate, time=_fmt_time, ci=_fmt_ci, diff=_fmt_diff, p=_fmt_p)
 
 # None: the job's lease ran out; its crash is persisted first, then the page is read again.
 _Query = Callable[[Connection, str], pages.Page | None]
@@ -149,7 +166,17 @@ class _Dashboard:
     async def job(self, request: Request) -> Response:
         def build() -> _Query:
             job_id, after = request.path_params["job_id"], _position(request, "after")
-            return lambda conn, account: pages.job_page(conn, account, job_id, after, self.sweeper.lease)
+            view = View.from_query(request.query_params)
+            return lambda conn, account: pages.job_page(conn, account, job_id, after, self.sweeper.lease, view)
+
+        return await self._page(request, build)
+
+    async def compare(self, request: Request) -> Response:
+        def build() -> _Query:
+            a, b = request.query_params.get("a"), request.query_params.get("b")
+            if not a or not b:
+                raise ApiError(400, "compare two jobs: /ui/compare?a=JOB_ID&b=JOB_ID (or use a job page's form)")
+            return lambda conn, account: compare_page(conn, account, a, b, self.sweeper.lease)
 
         return await self._page(request, build)
 
@@ -225,6 +252,7 @@ def dashboard_mount(transactions: Transactions, auth: Authenticator, sweeper: Sw
     routes = [
         Route("/", ui.job_list, methods=["GET"]),
         Route("/jobs/{job_id}", ui.job, methods=["GET"]),
+        Route("/compare", ui.compare, methods=["GET"]),
         Route("/trajectories/{trajectory_id}", ui.trajectory, methods=["GET"]),
         Route("/login", ui.login, methods=["GET", "POST"]),
         Route("/logout", ui.logout, methods=["POST"]),

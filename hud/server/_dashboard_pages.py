@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 from sqlalchemy import Connection, and_, case, func, select
 
-from hud._wire import FINAL_STATUSES, MAX_STEP_BYTES, trajectory_outcome
+from hud._wire import ERROR_KINDS, FINAL_STATUSES, MAX_STEP_BYTES, OUTCOMES, trajectory_outcome
+from hud.server._dashboard_analysis import job_intervals, other_jobs, short_metadata
+from hud.server._dashboard_view import SORTS, View
 from hud.server._errors import ApiError
 from hud.server._operations.leases import effective_status, expired
 from hud.server._operations.scoring import counted_reward, stats_columns
@@ -109,7 +111,9 @@ def _stats(row: Any) -> Stats:
 def job_list(conn: Connection, account: str, before: int | None, lease: float) -> Page:
     """The job list page: a page of jobs, newest first, with their aggregates."""
     status = effective_status(time.time() - lease).label("status")
-    query = select(jobs.c.seq, jobs.c.id, jobs.c.name, status, jobs.c.created_at).where(jobs.c.account == account)
+    query = select(jobs.c.seq, jobs.c.id, jobs.c.name, status, jobs.c.created_at, jobs.c.metadata).where(
+        jobs.c.account == account
+    )
     if before is not None:
         query = query.where(jobs.c.seq < before)
     rows = conn.execute(query.order_by(jobs.c.seq.desc()).limit(JOBS_PER_PAGE + 1)).all()
@@ -122,7 +126,7 @@ def job_list(conn: Connection, account: str, before: int | None, lease: float) -
             .group_by(_t.c.job_id)
         )
         by_job = {row.job_id: _stats(row) for row in conn.execute(aggregate)}
-    items = [{"job": r, "stats": by_job.get(r.id, Stats())} for r in page]
+    items = [{"job": r, "stats": by_job.get(r.id, Stats()), "metadata": short_metadata(r.metadata)} for r in page]
     return "jobs.html", {
         "items": items,
         "next_before": page[-1].seq if len(rows) > JOBS_PER_PAGE else None,
@@ -165,11 +169,15 @@ def _histogram(conn: Connection, account: str, job_id: str, stats: Stats) -> lis
     ]
 
 
-def job_page(conn: Connection, account: str, job_id: str, after: int, lease: float) -> Page | None:
-    """A job's page: its aggregates, reward histogram, open environments and a page of its trajectories.
+def job_page(
+    conn: Connection, account: str, job_id: str, after: int, lease: float, view: View | None = None
+) -> Page | None:
+    """A job's page: its aggregates with intervals, reward histogram, open environments, the jobs to
+    compare it with, and a page of its trajectories (filtered and sorted as `view` says).
 
     None when the job's lease ran out and its crash is not yet persisted (sweep it, then ask again).
     """
+    view = view or View()
     cutoff = time.time() - lease
     job = conn.execute(
         select(jobs, expired(cutoff).label("expired")).where(jobs.c.id == job_id, jobs.c.account == account)
@@ -179,25 +187,29 @@ def job_page(conn: Connection, account: str, job_id: str, after: int, lease: flo
     if job.expired:
         return None
     stats = _stats(conn.execute(select(*_stats_cols).where(_t.c.account == account, _t.c.job_id == job_id)).one())
-    rows = conn.execute(
+    scope = [_t.c.account == account, _t.c.job_id == job_id, *view.filters()]
+    query = select(
+        _t.c.seq,
+        _t.c.id,
+        _t.c.reward,
         # The list shows the start of each error only: no need to read all of a long one.
-        select(
-            _t.c.seq,
-            _t.c.id,
-            _t.c.reward,
-            func.substr(_t.c.error, 1, 200).label("error"),
-            _t.c.error_kind,
-            _t.c.step_count,
-            _t.c.task_id,
-            _t.c.gym_id,
-            _t.c.created_at,
-            _t.c.closed_at,
-        )
-        .where(_t.c.account == account, _t.c.job_id == job_id, _t.c.seq > after)
-        .order_by(_t.c.seq)
-        .limit(TRAJECTORIES_PER_PAGE + 1)
-    ).all()
+        func.substr(_t.c.error, 1, 200).label("error"),
+        _t.c.error_kind,
+        _t.c.step_count,
+        _t.c.task_id,
+        _t.c.gym_id,
+        _t.c.created_at,
+        _t.c.closed_at,
+    ).where(*scope)
+    if view.keyset:
+        query = query.where(_t.c.seq > after).order_by(_t.c.seq)
+    else:
+        query = query.order_by(*view.order(conn.dialect.name), _t.c.seq).offset(view.offset)
+    rows = conn.execute(query.limit(TRAJECTORIES_PER_PAGE + 1)).all()
     page = rows[:TRAJECTORIES_PER_PAGE]
+    matching = (
+        int(conn.execute(select(func.count()).where(*scope)).scalar_one()) if view.filtered else stats.trajectories
+    )
     open_environments = conn.execute(
         select(func.count()).where(
             environments.c.job_id == job_id, environments.c.account == account, environments.c.closed_at.is_(None)
@@ -219,16 +231,26 @@ def job_page(conn: Connection, account: str, job_id: str, after: int, lease: flo
             }
             for r in page
         ],
-        "first_index": _count_before(conn, account, job_id, after) if after else 0,
-        "next_after": page[-1].seq if len(rows) > TRAJECTORIES_PER_PAGE else None,
-        "paged": after > 0,
+        "first_index": (_count_before(conn, scope, after) if after else 0) if view.keyset else view.offset,
+        "next_after": page[-1].seq if view.keyset and len(rows) > TRAJECTORIES_PER_PAGE else None,
+        "next_offset": view.offset + TRAJECTORIES_PER_PAGE
+        if not view.keyset and len(rows) > TRAJECTORIES_PER_PAGE
+        else None,
+        "paged": after > 0 or view.offset > 0,
         "refresh": job.status not in FINAL_STATUSES,
+        "view": view,
+        "matching": matching,
+        "intervals": job_intervals(conn, account, job_id),
+        "others": other_jobs(conn, account, job_id),
+        "outcomes": OUTCOMES,
+        "kinds": ERROR_KINDS,
+        "sorts": SORTS,
     }
 
 
-def _count_before(conn: Connection, account: str, job_id: str, after: int) -> int:
+def _count_before(conn: Connection, scope: list[Any], after: int) -> int:
     # Only on later pages, for the row numbers; an index range count on (job_id, seq).
-    query = select(func.count()).where(_t.c.account == account, _t.c.job_id == job_id, _t.c.seq <= after)
+    query = select(func.count()).where(*scope, _t.c.seq <= after)
     return int(conn.execute(query).scalar_one())
 
 

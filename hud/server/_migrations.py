@@ -139,7 +139,19 @@ _V5 = [
     "ALTER TABLE idempotency_keys ADD COLUMN ref_id TEXT",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = [
+    # Analysis (extensions): a job's per-task aggregates (GET /v2/jobs/{job_id}/tasks) walk this index
+    # in task order, a page of tasks at a time; trajectories without a task follow in `seq` order.
+    "CREATE INDEX trajectories_job_task_seq ON trajectories (job_id, task_id, seq)",
+    # A job's open environments (the summary's count, the dashboard): only open rows are indexed.
+    "CREATE INDEX environments_job_open ON environments (job_id) WHERE closed_at IS NULL",
+    # Seconds from creation to close, written with each trajectory; its quantiles walk this index.
+    # Rows written before (or by a writer that leaves it NULL) are computed when read.
+    "ALTER TABLE trajectories ADD COLUMN duration DOUBLE PRECISION",
+    "CREATE INDEX trajectories_job_duration ON trajectories (job_id, account, duration)",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Migration steps; step i (0-based) takes the schema from version i to version i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ __all__ = [
     "TrajectoryHead",
     "TrajectoryRow",
     "dumps",
+    "duration",
     "iso_time",
     "job_json",
     "now",
@@ -30,6 +31,17 @@ def dumps(value: Any) -> str:
 def now() -> str:
     """The current time as stored and answered: ISO 8601 in UTC."""
     return datetime.now(UTC).isoformat()
+
+
+def duration(created_at: str | None, closed_at: str | None) -> float | None:
+    """Seconds from `created_at` to `closed_at` (stored ISO 8601 texts), as the SDK's
+    `Trajectory.duration` computes them from the same texts (None when either is missing or unreadable)."""
+    if created_at is None or closed_at is None:
+        return None
+    try:
+        return (datetime.fromisoformat(closed_at) - datetime.fromisoformat(created_at)).total_seconds()
+    except (TypeError, ValueError):  # unreadable, or one aware and one naive
+        return None
 
 
 def iso_time(epoch: float | None) -> str | None:

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, Table, Text
 
-__all__ = ["NO_GYM", "api_keys", "environments", "idempotency_keys", "jobs", "metadata", "steps", "trajectories"]
+__all__ = [
+    "NO_GYM",
+    "api_keys",
+    "environments",
+    "idempotency_keys",
+    "jobs",
+    "metadata",
+    "steps",
+    "stored_gym",
+    "trajectories",
+]
 
 metadata = MetaData()
 
@@ -42,6 +52,12 @@ jobs = Table(
 #: NOT NULL (SQLite cannot drop that without rebuilding the table) and no request can send an empty
 #: gym id (minLength 1), so the empty string means "no gym" unambiguously: read it back as null.
 NO_GYM = ""
+
+
+def stored_gym(gym_id: str | None) -> str | None:
+    """A gym as answered: a null gym (`gym_id: null` of the 0.2 client) is stored as NO_GYM."""
+    return None if gym_id == NO_GYM else gym_id
+
 
 environments = Table(
     "environments",
@@ -84,6 +100,9 @@ trajectories = Table(
     # Bytes of the whole trajectory (steps, logs, error) and of its largest step; NULL: unknown.
     Column("size_bytes", BigInteger),
     Column("max_step_bytes", BigInteger),
+    # Seconds from created_at to closed_at, exact to the microsecond, written with the row (for the
+    # summary's duration quantiles; NULL on rows written without it, which the summary computes).
+    Column("duration", Float),
 )
 
 steps = Table(

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from _servers import free_port, live_server
+from scipy import stats
 from sqlalchemy import event
 
 from hud.server import create_app, create_key, dispose, revoke_key
@@ -425,7 +426,9 @@ async def test_job_page_shows_open_environments_and_task_identity(ui: Ui) -> Non
     row = re.search(rf'<tr data-trajectory-id="{env["id"]}">(.*?)</tr>', body, re.S)
     assert row is not None
     cells = row.group(1)
-    assert '<td class="task">t-9</td>' in cells and '<td class="gym">g2</td>' in cells
+    # The task links to the job's trajectories of that task.
+    assert f'<td class="task"><a href="/ui/jobs/{job["id"]}?task=t-9">t-9</a></td>' in cells
+    assert '<td class="gym">g2</td>' in cells
     assert '<td class="kind">timeout</td>' in cells and re.search(r'class="num duration">\d+ ms<', cells)
     page = _text(await ui.page(f"/ui/trajectories/{env['id']}"))
     assert re.search(r"Task\s+t-9", page) and re.search(r"Error kind\s+timeout", page)
@@ -441,3 +444,131 @@ def _listening(port: int) -> list[str]:
             if state == "0A" and int(hex_port, 16) == port:
                 found.append(address)
     return found
+
+
+async def _tasks_job(ui: Ui, name: str, rewards: dict[str, list[float]], metadata: Any = None) -> str:
+    job = await ui.api("POST", "/v2/jobs", json={"name": name, "metadata": metadata})
+    for task_id, values in rewards.items():
+        for reward in values:
+            env = await ui.api(
+                "POST", "/v2/create_environment", json={"run_id": job["id"], "gym_id": "g", "task_id": task_id}
+            )
+            await ui.api("POST", f"/v2/environments/{env['id']}/close", json={"reward": reward})
+    return str(job["id"])
+
+
+async def test_job_list_shows_each_jobs_metadata(ui: Ui) -> None:
+    for agent in ("v1", "v2"):
+        await ui.api("POST", "/v2/jobs", json={"name": "puzzles eval", "metadata": {"agent": agent, "x": "<b>"}})
+    body = (await ui.page("/ui/")).text
+    cells = re.findall(r'<td class="metadata"><code>(.*?)</code></td>', body)
+    assert [html.unescape(c) for c in cells] == ['{"agent": "v2", "x": "<b>"}', '{"agent": "v1", "x": "<b>"}']
+
+
+async def test_job_page_intervals_are_over_tasks(ui: Ui) -> None:
+    rewards = {"a": [1.0, 0.0], "b": [1.0, 1.0], "c": [0.0, 0.0], "d": [0.5, 1.0]}
+    job_id = await _tasks_job(ui, "ci", rewards)
+    page = _text(await ui.page(f"/ui/jobs/{job_id}"))
+    means = [statistics.fmean(v) for v in rewards.values()]
+    low, high = stats.ttest_1samp(means, 0.0).confidence_interval(0.95)
+    assert f"95% CI {low:.3g} to {high:.3g} over 4 tasks" in page
+    rates = [sum(r >= 1.0 for r in v) / 2 for v in rewards.values()]
+    low, high = stats.ttest_1samp(rates, 0.0).confidence_interval(0.95)
+    assert f"95% CI {max(0.0, low):.1%} to {min(1.0, high):.1%} over 4 tasks" in page
+
+
+async def test_job_page_filters_and_sorts_trajectories(ui: Ui) -> None:
+    job = await ui.api("POST", "/v2/jobs", json={"name": "filtered"})
+    closes: list[tuple[str, dict[str, Any]]] = [
+        ("t1", {"reward": 1.0}),
+        ("t1", {"reward": 0.25}),
+        ("t2", {"error": "slow", "error_kind": "timeout"}),
+        ("t2", {"error": "down", "error_kind": "infrastructure"}),
+        ("t3", {}),
+        ("t3", {"reward": 0.5}),
+    ]
+    ids = []
+    for task_id, close in closes:
+        env = await ui.api(
+            "POST", "/v2/create_environment", json={"run_id": job["id"], "gym_id": "g", "task_id": task_id}
+        )
+        ids.append((await ui.api("POST", f"/v2/environments/{env['id']}/close", json=close))["id"])
+
+    async def rows(query: str) -> list[str]:
+        response = await ui.page(f"/ui/jobs/{job['id']}?{query}")
+        assert response.status_code == 200, response.text
+        return re.findall(r'<tr data-trajectory-id="([^"]+)"', response.text)
+
+    assert await rows("outcome=fail") == [ids[1], ids[2], ids[5]]  # a timeout counts as a failure
+    assert await rows("outcome=excluded") == [ids[3]]
+    assert await rows("outcome=unscored") == [ids[4]]
+    assert await rows("outcome=success") == [ids[0]]
+    assert await rows("kind=timeout") == [ids[2]]
+    assert await rows("task=t3") == [ids[4], ids[5]]
+    assert await rows("task=t2&outcome=fail") == [ids[2]]
+    assert await rows("sort=reward-desc") == [ids[0], ids[5], ids[1], ids[2], ids[3], ids[4]]
+    assert await rows("sort=reward-asc&task=t1") == [ids[1], ids[0]]
+    assert "3 of 6 trajectories match." in _text(await ui.page(f"/ui/jobs/{job['id']}?outcome=fail"))
+    for bad in ("outcome=won", "kind=oops", "sort=random", "offset=-1", "offset=999999999"):
+        response = await ui.page(f"/ui/jobs/{job['id']}?{bad}")
+        assert (response.status_code == 400 and "the page" in _text(response)) or "follow the links" in _text(response)
+
+
+async def test_filtered_and_sorted_pages_page_through_every_row(ui: Ui) -> None:
+    job = await ui.api("POST", "/v2/jobs", json={"name": "long"})
+    for i in range(TRAJECTORIES_PER_PAGE + 30):
+        await ui.trajectory(job["id"], reward=(i % 10) / 10)
+    for query in ("sort=reward-desc", "outcome=fail"):
+        seen: list[str] = []
+        path: str | None = f"/ui/jobs/{job['id']}?{query}"
+        while path is not None:
+            body = (await ui.page(path)).text
+            seen += re.findall(r'<tr data-trajectory-id="([^"]+)"', body)
+            found = re.search(r'<a rel="next" href="([^"]+)">', body)
+            path = html.unescape(found.group(1)) if found else None
+        assert len(seen) == len(set(seen)) == TRAJECTORIES_PER_PAGE + 30
+
+
+async def test_the_compare_page_answers_in_words(ui: Ui, statements: list[str]) -> None:
+    a_rewards = {f"t{i:02d}": [float(i % 4 == 0), float(i % 3 == 0)] for i in range(30)}
+    b_rewards = {f"t{i:02d}": [1.0, float(i % 3 != 1)] for i in range(1, 31)}
+    a = await _tasks_job(ui, "baseline", a_rewards, {"agent": "v1"})
+    b = await _tasks_job(ui, "candidate", b_rewards, {"agent": "v2"})
+    job_page = (await ui.page(f"/ui/jobs/{a}")).text
+    assert '<form class="compare-with" method="get" action="/ui/compare">' in job_page
+    assert f'<option value="{b}">candidate' in job_page
+    statements.clear()
+    response = await ui.page(f"/ui/compare?a={a}&b={b}")
+    assert response.status_code == 200
+    queries = len(statements)
+    page = _text(response)
+    paired = [f"t{i:02d}" for i in range(1, 30)]
+    diffs = [statistics.fmean(b_rewards[t]) - statistics.fmean(a_rewards[t]) for t in paired]
+    ci = stats.ttest_1samp(diffs, 0.0).confidence_interval(0.95)
+    sentence = f"B is better by {statistics.fmean(diffs):.2f} (95% CI {ci.low:.2f} to {ci.high:.2f}, p = "
+    assert sentence in page
+    assert "29 in both jobs, paired" in page
+    assert re.search(r"Only in A \(1\):\s+t00", page) and re.search(r"Only in B \(1\):\s+t30", page)
+    regressed = re.findall(r'<table class="tasks regressed">.*?</table>', response.text, re.S)
+    improved = re.findall(
+        r'<tr data-task-id="([^"]+)"', re.findall(r'<table class="tasks improved">.*?</table>', response.text, re.S)[0]
+    )
+    assert improved[0] in {t for t, d in zip(paired, diffs, strict=True) if d == max(diffs)}
+    assert len(improved) == sum(d > 0 for d in diffs) and (not regressed or min(diffs) < 0)
+    # The same number of queries whatever the jobs' sizes.
+    more = await _tasks_job(ui, "bigger", {f"x{i}": [1.0, 0.0, 1.0] for i in range(40)})
+    statements.clear()
+    assert (await ui.page(f"/ui/compare?a={a}&b={more}")).status_code == 200
+    assert len(statements) == queries
+    assert "no detectable difference" in _text(await ui.page(f"/ui/compare?a={a}&b={a}"))
+    assert "not enough tasks" in _text(await ui.page(f"/ui/compare?a={a}&b={more}"))
+
+
+async def test_the_compare_page_keeps_accounts_apart(ui: Ui) -> None:
+    mine = await _tasks_job(ui, "mine", {"t": [1.0]})
+    theirs = (await ui.api("POST", "/v2/jobs", who="bob", json={"name": "bob-secret"}))["id"]
+    response = await ui.page(f"/ui/compare?a={mine}&b={theirs}")
+    assert response.status_code == 404 and "bob-secret" not in response.text
+    assert "bob-secret" not in (await ui.page(f"/ui/jobs/{mine}")).text  # not offered for comparison
+    response = await ui.page(f"/ui/compare?a={mine}")
+    assert response.status_code == 400 and "/ui/compare?a=JOB_ID&amp;b=JOB_ID" in response.text

@@ -163,7 +163,7 @@ def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path)
         page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
 
         best = next(t for t in trajectories if t["reward"] == 1.0 and len(t["trajectory"]) > 2)
-        page.locator(f'tr[data-trajectory-id="{best["id"]}"] a').click()
+        page.locator(f'tr[data-trajectory-id="{best["id"]}"] a[href^="/ui/trajectories/"]').click()
         page.wait_for_url(f"**/ui/trajectories/{best['id']}")
         steps = page.locator("li.step")
         assert steps.count() == len(best["trajectory"])
@@ -271,7 +271,7 @@ def test_hostile_data_is_shown_as_text(browser: Any, team: Team, tmp_path: Path)
         assert page.inner_text("td.error") == "<script>window.__pwned=5</script>"
         page.click("summary")
         assert "<script>window.__pwned=2</script>" in page.inner_text("pre.metadata")
-        page.locator(f'tr[data-trajectory-id="{env["id"]}"] a').click()
+        page.locator(f'tr[data-trajectory-id="{env["id"]}"] a[href^="/ui/trajectories/"]').click()
         page.wait_for_url(f"**/ui/trajectories/{env['id']}")
         assert page.inner_text(".observation-text") == "<svg onload=window.__pwned=3>"
         assert page.inner_text(".observation .url") == "javascript:window.__pwned=4"
@@ -281,5 +281,47 @@ def test_hostile_data_is_shown_as_text(browser: Any, team: Team, tmp_path: Path)
         assert page.inner_text(".action") == '{"type": "<b>click</b>"}'
         assert page.evaluate("window.__pwned") is None
         page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_filter_a_job_then_compare_it_with_another(browser: Any, team: Team, tmp_path: Path) -> None:
+    """From the quickstart's job page: filter its failures, then "Compare with…" a second run."""
+    with team.client(team.research) as client:
+        trajectories = client.get(f"/v2/jobs/{team.job_id}/trajectories").json()
+        candidate = client.post(
+            "/v2/jobs", json={"name": "quickstart, better agent", "metadata": {"agent": "v2"}}
+        ).json()
+        for t in trajectories:  # the same tasks, every one solved
+            env = client.post(
+                "/v2/create_environment", json={"run_id": candidate["id"], "gym_id": "g", "task_id": t["task_id"]}
+            ).json()
+            client.post(f"/v2/environments/{env['id']}/close", json={"reward": 1.0})
+    failures = [t for t in trajectories if t["reward"] is None or t["reward"] < 1.0]
+    context = _sign_in(browser, team, team.research)
+    try:
+        page = context.new_page()
+        errors = _console_errors(page)
+        page.goto(f"{team.base_url}/ui/jobs/{team.job_id}")
+        assert re.fullmatch(r"95% CI \S+ to \S+ over 24 tasks", page.inner_text("#stat-mean-reward-ci"))
+        page.select_option("select[name=outcome]", "fail")
+        page.click("form.filters button[type=submit]")
+        page.wait_for_url("**outcome=fail**")
+        assert page.locator("table.trajectories tbody tr").count() == len(failures)
+        assert page.inner_text("#matching") == f"{len(failures)} of 24 trajectories match."
+        page.screenshot(path=str(tmp_path / "filtered.png"), full_page=True)
+
+        page.select_option("#compare-b", candidate["id"])
+        page.click("form.compare-with button[type=submit]")
+        page.wait_for_url("**/ui/compare?**")
+        verdict = page.inner_text("#verdict")
+        assert re.fullmatch(r"B is better by \d\.\d+ \(95% CI \d\.\d+ to \d\.\d+, p = \S+\)", verdict), verdict
+        assert page.inner_text("#tasks-paired").startswith("24 in both jobs, paired")
+        improved = page.locator("table.improved tbody tr").evaluate_all("rows => rows.map(r => r.dataset.taskId)")
+        assert sorted(improved) == sorted(t["task_id"] for t in failures)
+        assert page.locator("table.regressed").count() == 0
+        assert page.locator(".verdict.better").evaluate("e => getComputedStyle(e).borderLeftWidth") == "4px"
+        page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+        assert errors == []
     finally:
         context.close()

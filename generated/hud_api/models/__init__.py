@@ -13,11 +13,16 @@ from .health import Health
 from .job import Job
 from .job_create import JobCreate
 from .job_page import JobPage
+from .job_summary import JobSummary
+from .job_summary_by_error_kind import JobSummaryByErrorKind
+from .job_summary_by_outcome import JobSummaryByOutcome
 from .job_update import JobUpdate
 from .list_job_environments_state import ListJobEnvironmentsState
 from .metadata_type_0 import MetadataType0
 from .steps_append import StepsAppend
 from .steps_appended import StepsAppended
+from .task_page import TaskPage
+from .task_stats import TaskStats
 from .trajectory import Trajectory
 from .trajectory_step import TrajectoryStep
 from .trajectory_step_actions_item import TrajectoryStepActionsItem
@@ -36,11 +41,16 @@ __all__ = (
     "Job",
     "JobCreate",
     "JobPage",
+    "JobSummary",
+    "JobSummaryByErrorKind",
+    "JobSummaryByOutcome",
     "JobUpdate",
     "ListJobEnvironmentsState",
     "MetadataType0",
     "StepsAppend",
     "StepsAppended",
+    "TaskPage",
+    "TaskStats",
     "Trajectory",
     "TrajectoryStep",
     "TrajectoryStepActionsItem",

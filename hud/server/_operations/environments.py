@@ -14,10 +14,10 @@ from hud.server._cursors import decode_cursor, encode_cursor
 from hud.server._errors import ApiError, NotFound
 from hud.server._operations.jobs import job_exists
 from hud.server._operations.leases import expired
-from hud.server._render import TRAJECTORY_COLUMNS, TrajectoryHead, dumps, now, summary_json
+from hud.server._render import TRAJECTORY_COLUMNS, TrajectoryHead, dumps, duration, now, summary_json
 from hud.server._requests import EnvironmentClose, EnvironmentCreate, StepsAppend
 from hud.server._sql import Statement
-from hud.server._tables import NO_GYM, environments, jobs, steps, trajectories
+from hud.server._tables import NO_GYM, environments, jobs, steps, stored_gym, trajectories
 
 __all__ = [
     "EnvironmentPage",
@@ -81,11 +81,6 @@ _job_state = Statement(
         jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account")
     )
 )
-
-
-def stored_gym(gym_id: str | None) -> str | None:
-    """A gym as answered: a null gym (`gym_id: null` of the 0.2 client) is stored as NO_GYM."""
-    return None if gym_id == NO_GYM else gym_id
 
 
 def create_environment(conn: Connection, account: str, body: EnvironmentCreate) -> str:
@@ -204,6 +199,7 @@ def close_environment(conn: Connection, account: str, env_id: str, body: Environ
             "step_count": step_count,
             "size_bytes": int(step_bytes) + _octets(body.logs) + _octets(body.error),
             "max_step_bytes": int(max_step_bytes),
+            "duration": duration(created_at, closed_at),
         },
     )
     # Not the steps: an answer (and its idempotent replay) must not grow with the trajectory.

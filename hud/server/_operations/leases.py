@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, literal_column, select, update
 
-from hud.server._render import now
+from hud.server._render import duration, now
 from hud.server._sql import Statement
-from hud.server._tables import environments, jobs, trajectories
+from hud.server._tables import environments, jobs, stored_gym, trajectories
 
 __all__ = [
     "CRASHED",
@@ -52,10 +52,11 @@ _close_open = Statement(
     update(environments)
     .where(_e.job_id == bindparam("jid"), _e.account == bindparam("acct"), _e.closed_at.is_(None))
     .values(closed_at=bindparam("now"))
-    .returning(_e.id, _e.gym_id, _e.task_id, _e.metadata, _e.created_at, _e.step_count)
+    .returning(
+        _e.id, _e.gym_id, _e.task_id, _e.metadata, _e.created_at, _e.step_count, _e.step_bytes, _e.max_step_bytes
+    )
 )
 _insert_trajectory = Statement(trajectories.insert())
-_expired_jobs = Statement(select(jobs.c.id, jobs.c.account).where(expired(bindparam("cutoff"))).limit(bindparam("n")))
 _crash = Statement(
     update(jobs)
     .where(jobs.c.id == bindparam("jid"), jobs.c.account == bindparam("acct"), expired(bindparam("cutoff")))
@@ -80,12 +81,15 @@ def close_open_environments(conn: Connection, account: str, job_id: str, kind: s
                 "step_count": step_count,
                 "created_at": created_at,
                 "task_id": task_id,
-                "gym_id": gym_id,
+                "gym_id": stored_gym(gym_id),
                 "metadata": metadata,
                 "closed_at": closed_at,
                 "error_kind": kind,
+                "duration": duration(created_at, closed_at),
+                "size_bytes": int(step_bytes) + len(error.encode("utf-8")),
+                "max_step_bytes": int(max_step_bytes),
             }
-            for env_id, gym_id, task_id, metadata, created_at, step_count in rows
+            for env_id, gym_id, task_id, metadata, created_at, step_count, step_bytes, max_step_bytes in rows
         ],
     )
     return len(rows)
