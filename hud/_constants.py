@@ -10,6 +10,8 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "JOB_PAGE_SIZE",
+    "MAX_ANSWER_BYTES",
+    "MAX_DETAIL_CHARS",
     "PLATFORM_BASE_URL",
     "RETRY_AFTER_CAP",
     "TRAJECTORY_PAGE_SIZE",
@@ -30,6 +32,11 @@ BACKOFF_CAP = 8.0
 #: small enough that memory stays flat however large the job.
 TRAJECTORY_PAGE_SIZE = 1000
 JOB_PAGE_SIZE = 100
+#: The largest answer body the SDK reads: past it the answer is refused (a `ServerError`) instead of
+#: filling memory. A page of trajectories is the largest answer a server sends.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+#: A server's error detail is cut to this many characters in the exception (its message is for people).
+MAX_DETAIL_CHARS = 2000
 
 
 def default_home() -> Path:

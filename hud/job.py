@@ -30,9 +30,10 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 from hud import _api
 from hud._constants import JOB_PAGE_SIZE, TRAJECTORY_PAGE_SIZE
 from hud._summary import JobSummary, SummaryBuilder
+from hud._terminal import printable
 from hud._validate import check_id, check_metadata, check_name, check_optional_text, check_page_size
 from hud._wire import JOB_PAGE_MAX, MAX_ERROR_LENGTH, TRAJECTORY_PAGE_MAX
-from hud.errors import HudError, InvalidInputError
+from hud.errors import HudError, InvalidInputError, ServerError
 from hud.settings import Settings, settings_for
 from hud.trajectory import Trajectory
 
@@ -109,6 +110,7 @@ class Job(BaseModel):
 
     async def _pages(self, settings: Settings, page_size: int) -> AsyncIterator[list[Trajectory]]:
         # One page at a time; load_trajectories extends by whole pages, not item by item.
+        cursors = _Cursors("listJobTrajectories")
         cursor: str | None = None
         while True:
             page, cursor = await _api.list_job_trajectories(settings, self.id, limit=page_size, cursor=cursor)
@@ -116,6 +118,7 @@ class Job(BaseModel):
             del page
             if cursor is None:
                 return
+            cursors.check(cursor)
 
     async def summary(self, *, api_key: str | None = None) -> JobSummary:
         """The numbers of the job's trajectories: count, mean reward, success rate, errors, by status.
@@ -243,6 +246,7 @@ async def iter_jobs(
     settings = settings_for(api_key)
     status = None if status is None else check_name(status, "status")
     name = None if name is None else check_name(name)
+    cursors = _Cursors("listJobs")
     cursor: str | None = None
     while True:
         page = await _api.list_jobs(settings, _JobPage, limit=page_size, cursor=cursor, status=status, name=name)
@@ -250,7 +254,26 @@ async def iter_jobs(
             yield item._keeping(api_key)
         if page.next_cursor is None:
             return
-        cursor = page.next_cursor
+        cursor = cursors.check(page.next_cursor)
+
+
+class _Cursors:
+    """The cursors one listing was given: a server that gives one twice would have it page forever."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self._seen: set[str] = set()
+
+    def check(self, cursor: str) -> str:
+        if cursor in self._seen:
+            raise ServerError(
+                200,
+                f"the server gave the paging cursor {printable(cursor[:80])!s} a second time: reading on would "
+                "never end; the server's paging is broken (report it with this message)",
+                operation=self.operation,
+            )
+        self._seen.add(cursor)
+        return cursor
 
 
 def current_job() -> Job | None:
