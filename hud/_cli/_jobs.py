@@ -14,6 +14,7 @@ import click
 
 from hud._cli._progress import Progress, is_terminal
 from hud._summary import SummaryBuilder
+from hud._terminal import printable
 from hud.errors import HudError
 from hud.job import Job, iter_jobs, load_job
 from hud.settings import get_settings
@@ -33,7 +34,8 @@ def _run(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
             _check_embedded_database()
             asyncio.run(fn(*args, **kwargs))
         except HudError as exc:
-            raise click.ClickException(str(exc)) from None
+            # Messages quote what a server sent (its error detail, a name): shown escaped, on one line.
+            raise click.ClickException(printable(str(exc))) from None
         except BrokenPipeError:
             sys.stderr.close()  # `hud jobs ... | head` is not an error
 
@@ -51,7 +53,7 @@ def _check_embedded_database() -> None:
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], out: TextIO) -> None:
-    text_rows = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    text_rows = [["" if cell is None else printable(str(cell)) for cell in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in text_rows)]) for i, h in enumerate(headers)]
     for row in [list(headers), ["-" * w for w in widths], *text_rows]:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
@@ -60,7 +62,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], out: TextIO
 def _short(text: str | None, width: int = 60) -> str:
     if not text:
         return ""
-    line = " ".join(text.split())
+    line = printable(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
@@ -141,7 +143,10 @@ async def show_job(job_id: str, fmt: str) -> None:
         fields.append(("error", loaded.error))
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
-        out.write(f"{key.ljust(width)}  {value}\n")
+        # Every value may come from a server or an agent: control characters shown escaped, and a
+        # multi-line error indented under its first line.
+        shown = printable(value, keep_newlines=True).replace("\n", "\n" + " " * (width + 2))
+        out.write(f"{key.ljust(width)}  {shown}\n")
 
 
 _CSV_COLUMNS = ["id", "reward", "steps", "error", "logs"]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from hud._cli._install import install_command
+from hud._terminal import printable
 from hud.errors import ConfigurationError
 from hud.settings import get_settings
 
@@ -54,7 +55,7 @@ def _embedded_database() -> Path:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"hud: error: {message}", err=True)
+    click.echo(f"hud: error: {printable(message)}", err=True)
     sys.exit(1)
 
 
@@ -301,4 +302,6 @@ def list_keys_command(database_url: str | None, account: str | None) -> None:
     click.echo(f"{'ID':<22} {'ACCOUNT':<20} {'CREATED':<26} REVOKED")
     for info in rows:
         revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
-        click.echo(f"{info.id:<22} {info.account:<20} {info.created_at.isoformat(timespec='seconds'):<26} {revoked}")
+        click.echo(
+            f"{info.id:<22} {printable(info.account):<20} {info.created_at.isoformat(timespec='seconds'):<26} {revoked}"
+        )
