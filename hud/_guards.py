@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,6 +13,7 @@ import httpx
 
 from hud._constants import MAX_ANSWER_BYTES
 from hud._terminal import printable
+from hud._wire import is_loopback_host
 from hud.errors import InvalidRequestError, ServerError
 
 __all__ = ["IDENTITY", "AnswerTooLarge", "bounded", "redirected", "too_large", "warn_plain_http"]
@@ -94,7 +94,7 @@ def warn_plain_http(base_url: str) -> None:
     """Warn once per host, in the `hud` log, when the API key would travel unencrypted to another machine."""
     url = httpx.URL(base_url)
     host = url.host
-    if url.scheme != "http" or is_loopback(host) or host in _warned_plain_http:
+    if url.scheme != "http" or is_loopback_host(host) or host in _warned_plain_http:
         return
     _warned_plain_http.add(host)
     logger.warning(
@@ -103,14 +103,3 @@ def warn_plain_http(base_url: str) -> None:
         host,
         url.netloc.decode("ascii", "replace") + url.raw_path.decode("ascii", "replace").rstrip("/"),
     )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` (a name or an IP address, without brackets) is this machine."""
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

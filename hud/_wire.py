@@ -7,6 +7,8 @@ each other; `tests/test_wire.py` checks every limit here against the spec.
 
 from __future__ import annotations
 
+import ipaddress
+
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_SUCCESS_THRESHOLD",
@@ -31,6 +33,7 @@ __all__ = [
     "NEXT_CURSOR_HEADER",
     "REPLAYED_HEADER",
     "TRAJECTORY_PAGE_MAX",
+    "is_loopback_host",
     "succeeded",
     "trajectory_outcome",
 ]
@@ -102,3 +105,24 @@ def trajectory_outcome(reward: float | None, error: str | None, threshold: float
     if reward is None:
         return "unscored"
     return "success" if succeeded(reward, threshold) else "fail"
+
+
+# -- addresses -------------------------------------------------------------------------------------
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name or IP address (IPv6 without brackets) can only mean this machine.
+
+    `localhost` and its subdomains (browsers resolve `*.localhost` to loopback themselves, RFC 6761),
+    127.0.0.0/8 and ::1. The SDK warns before sending a key in clear to any other host; a server
+    without keys answers only requests addressed to these (DNS rebinding sends another name).
+    """
+    host = host.strip().lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)

@@ -153,6 +153,22 @@ _db_option = click.option(
     "[default: HUD_SERVER_DASHBOARD, else on]",
 )
 @click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Without auth, also answer requests addressed to NAME (repeatable; '*' for any); only loopback "
+    "names (localhost, 127.0.0.1, [::1]) are answered otherwise. [default: HUD_SERVER_ALLOWED_HOSTS]",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    default=None,
+    help="Reverse proxies (comma-separated IPs or networks, '*' for any, '' for none) whose "
+    "X-Forwarded-For and X-Forwarded-Proto are believed. [default: HUD_SERVER_FORWARDED_ALLOW_IPS, "
+    "else 127.0.0.1,::1]",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -163,32 +179,49 @@ def server(
     max_body_bytes: int | None,
     no_auth: bool | None,
     dashboard: bool | None,
+    allowed_hosts: tuple[str, ...],
+    forwarded_allow_ips: str | None,
     log_level: str,
 ) -> None:
     """Serve the HUD Jobs API and its dashboard over HTTP.
 
     The API of openapi.yaml, with uvicorn. Every request needs `Authorization: Bearer <key>` (see
-    `hud keys create`) unless --no-auth. Options not given come from HUD_SERVER_* variables (or `.env`).
+    `hud keys create`) unless --no-auth. Options not given come from HUD_SERVER_* variables (or `.env`),
+    as do the connection limits (timeouts, header size, connections and requests at once), whose
+    defaults need no tuning.
     """
     try:
         import uvicorn
     except ImportError:
         _fail(f"`hud server` needs the server extra (uvicorn): {install_command('server')}")
-    from hud.server._app import create_app
+    from hud.server._app import app_from_settings
+    from hud.server._connections import uvicorn_options
 
     configured = _server_settings()
     url = _open(database_url)
-    no_auth = (not configured.auth) if no_auth is None else no_auth
-    dashboard = configured.dashboard if dashboard is None else dashboard
-    max_body_bytes = configured.max_body_bytes if max_body_bytes is None else max_body_bytes
-    if no_auth and host not in ("127.0.0.1", "localhost", "::1"):
+    given = {
+        "database_url": url,
+        "auth": None if no_auth is None else not no_auth,
+        "dashboard": dashboard,
+        "max_body_bytes": max_body_bytes,
+        "allowed_hosts": allowed_hosts or None,
+        "forwarded_allow_ips": forwarded_allow_ips,
+    }
+    settings = configured.model_copy(update={k: v for k, v in given.items() if v is not None})
+    if not settings.auth and host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"hud: warning: --no-auth on {host}: anyone who can reach it can read and write", err=True)
+        if not settings.allowed_hosts:
+            click.echo(
+                "hud: without auth only requests addressed to a loopback name are answered: "
+                "add --allow-host NAME for the names clients use",
+                err=True,
+            )
     click.echo(
         f"hud: serving {_redact(url)} on http://{host}:{port} with {workers} worker(s)"
-        f"{'' if no_auth else ', API key required'}",
+        f"{', API key required' if settings.auth else ''}",
         err=True,
     )
-    if dashboard:
+    if settings.dashboard:
         click.echo(f"hud: dashboard on http://{host}:{port}/ui/", err=True)
     options: dict[str, Any] = {
         "host": host,
@@ -196,16 +229,14 @@ def server(
         "log_level": log_level,
         "timeout_graceful_shutdown": 30,
         "server_header": False,
+        **uvicorn_options(settings, workers=workers),
     }
     if workers == 1:
-        uvicorn.run(create_app(url, auth=not no_auth, max_body_bytes=max_body_bytes, dashboard=dashboard), **options)
+        uvicorn.run(app_from_settings(url, settings), **options)
         return
-    # Worker processes import the app by name: hand them the options through their environment,
-    # where each reads them back through the same ServerSettings.
-    os.environ["HUD_SERVER_DATABASE_URL"] = url
-    os.environ["HUD_SERVER_AUTH"] = "false" if no_auth else "true"
-    os.environ["HUD_SERVER_MAX_BODY_BYTES"] = str(max_body_bytes)
-    os.environ["HUD_SERVER_DASHBOARD"] = "true" if dashboard else "false"
+    # Worker processes import the app and the connection protocol by name: hand them the settings
+    # through their environment, where each reads them back through the same ServerSettings.
+    os.environ.update(settings.environ())
     uvicorn.run("hud.server._app:app_from_env", factory=True, workers=workers, **options)
 
 
@@ -227,6 +258,7 @@ def ui(port: int, open_browser: bool, log_level: str) -> None:
     except ImportError:
         _fail(f"`hud ui` needs the server extra (uvicorn, jinja2): {install_command('server')}")
     from hud.server._app import create_app
+    from hud.server._connections import uvicorn_options
 
     url = _open(f"sqlite:///{_embedded_database()}", create=False, embedded=True)
     address = f"http://127.0.0.1:{port}/ui/"
@@ -238,7 +270,8 @@ def ui(port: int, open_browser: bool, log_level: str) -> None:
         # After a moment, so uvicorn listens when the browser asks.
         threading.Timer(1.0, webbrowser.open, args=(address,)).start()
     app = create_app(url, auth=False, dashboard=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level=log_level, server_header=False)
+    limits = uvicorn_options(_server_settings(), workers=1)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level=log_level, server_header=False, **limits)
 
 
 @click.group()

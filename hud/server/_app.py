@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.resources
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 
 from sqlalchemy import Connection
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -37,6 +38,7 @@ from hud.server._db import get_engine
 from hud.server._errors import ApiError
 from hud.server._http import JSON, check_query, error_response, http_error, read_body, unexpected
 from hud.server._idempotency import Idempotency, InFlight, request_hash
+from hud.server._middleware import ConcurrencyLimit, LocalOnly
 from hud.server._operations import environments, jobs, trajectories
 from hud.server._render import dumps
 from hud.server._requests import (
@@ -53,7 +55,7 @@ from hud.server._requests import (
 from hud.server._settings import ServerSettings
 from hud.server._transactions import Transactions
 
-__all__ = ["app_from_env", "create_app"]
+__all__ = ["app_from_env", "app_from_settings", "create_app"]
 
 try:
     VERSION = importlib.metadata.version("hud")
@@ -243,7 +245,13 @@ def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
 
 
 def create_app(
-    database_url: str, *, auth: bool = True, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, dashboard: bool = False
+    database_url: str,
+    *,
+    auth: bool = True,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    dashboard: bool = False,
+    allowed_hosts: Collection[str] | None = None,
+    max_concurrent_requests: int | None = None,
 ) -> Starlette:
     """Builds the reference server's ASGI app over a database, creating or upgrading its schema.
 
@@ -259,6 +267,10 @@ def create_app(
         max_body_bytes: Larger request bodies answer 413.
         dashboard: Also serve the HTML dashboard under `/ui/` (needs jinja2: `hud[server]`). With auth
             the browser signs in with an API key and sees that key's account only.
+        allowed_hosts: The Host names answered besides loopback ones (`localhost`, 127.0.0.1, `[::1]`);
+            `"*"` for any. None: any with auth; loopback only without (so that no web page can drive a
+            server without keys, see `_middleware.LocalOnly`).
+        max_concurrent_requests: Requests in progress at once; one more answers 503 at once. None: no limit.
 
     Returns:
         The Starlette app.
@@ -291,7 +303,12 @@ def create_app(
         from hud.server._dashboard import dashboard_mount
 
         routes.append(dashboard_mount(transactions, authenticator))
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    middleware: list[Middleware] = []
+    if allowed_hosts is not None or not auth:
+        middleware.append(Middleware(LocalOnly, allowed_hosts=tuple(allowed_hosts or ())))
+    if max_concurrent_requests is not None:
+        middleware.append(Middleware(ConcurrencyLimit, limit=max_concurrent_requests))
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
     app.state.database_url = database_url
     return app
 
@@ -301,9 +318,16 @@ def app_from_env() -> Starlette:
     settings = ServerSettings()
     if settings.database_url is None:
         raise RuntimeError("HUD_SERVER_DATABASE_URL is not set: start workers with `hud server --workers N`")
+    return app_from_settings(settings.database_url, settings)
+
+
+def app_from_settings(database_url: str, settings: ServerSettings) -> Starlette:
+    """The app `hud server` serves: `create_app` with the options of `settings`."""
     return create_app(
-        settings.database_url,
+        database_url,
         auth=settings.auth,
         max_body_bytes=settings.max_body_bytes,
         dashboard=settings.dashboard,
+        allowed_hosts=settings.allowed_hosts or None,
+        max_concurrent_requests=settings.max_concurrent_requests,
     )

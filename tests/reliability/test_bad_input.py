@@ -50,7 +50,7 @@ def detail(response: httpx.Response, status: int) -> str:
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     url = f"sqlite:///{tmp_path / 'bad.db'}"
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(url, auth=False)), base_url="http://hud.test"
+        transport=httpx.ASGITransport(app=create_app(url, auth=False)), base_url="http://localhost"
     ) as http:
         yield http
     dispose(url)

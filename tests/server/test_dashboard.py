@@ -29,6 +29,7 @@ from hud.server._dashboard_pages import HISTOGRAM_BINS, JOBS_PER_PAGE, TRAJECTOR
 from hud.server._db import get_engine
 
 BASE = "http://hud.test"
+LOCAL = "http://localhost"  # apps without keys answer loopback names only
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
@@ -316,7 +317,7 @@ async def test_pages_run_a_fixed_number_of_queries(ui: Ui, statements: list[str]
 
 async def test_without_auth_the_dashboard_shows_the_local_account(db_url: str) -> None:
     app = create_app(db_url, auth=False, dashboard=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
         await client.post("/v2/jobs", json={"name": "local-job"})
         page = await client.get("/ui/")
         assert page.status_code == 200 and "local-job" in page.text and "Sign out" not in page.text
@@ -328,12 +329,12 @@ async def test_the_dashboard_leaves_the_api_alone(db_url: str) -> None:
     plain = create_app(db_url, auth=False)
     with_ui = create_app(db_url, auth=False, dashboard=True)
     for app, ui_status in ((plain, 404), (with_ui, 200)):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
             assert (await client.get("/ui/")).status_code == ui_status
             missing = await client.get("/v2/nope")
             assert missing.status_code == 404 and missing.json()["detail"].startswith("no such path")
             assert (await client.get("/openapi.yaml")).text.startswith("openapi:")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_ui), base_url=BASE) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_ui), base_url=LOCAL) as client:
         assert (await client.get("/ui/static/dashboard.js")).headers["content-type"].startswith("text/javascript")
         assert (await client.get("/ui/static/../_app.py")).status_code == 404
         assert (await client.get("/ui/no/such/page")).status_code == 404
@@ -347,7 +348,7 @@ def test_hud_ui_serves_the_embedded_default_on_loopback(tmp_path: Path) -> None:
     app = create_app(url, auth=False)
 
     async def fill() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
             await client.post("/v2/jobs", json={"name": "made-by-the-embedded-default"})
 
     asyncio.run(fill())

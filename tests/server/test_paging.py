@@ -12,7 +12,7 @@ from hud.server import create_app
 from hud.server._db import get_engine, write_engine
 from hud.server._tables import environments, trajectories
 
-from .conftest import BASE, Api, detail
+from .conftest import LOCAL, Api, detail
 
 
 async def all_jobs(api: Api, query: str, limit: int) -> list[dict[str, Any]]:
@@ -243,7 +243,7 @@ async def test_a_large_unpaged_list_leaves_a_batch_at_a_time(api: Api) -> None:
 
 async def test_small_unpaged_list_is_one_response(db_url: str) -> None:
     app = create_app(db_url, auth=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
         job = (await client.post("/v2/jobs", json={"name": "x"})).json()
         response = await client.get(f"/v2/jobs/{job['id']}/trajectories")
         assert response.headers["content-length"] == "2" and response.json() == []
