@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Integer, MetaData, Table, Text
 
-__all__ = ["api_keys", "environments", "idempotency_keys", "jobs", "metadata", "steps", "trajectories"]
+__all__ = [
+    "api_keys",
+    "dashboard_sessions",
+    "environments",
+    "idempotency_keys",
+    "jobs",
+    "metadata",
+    "steps",
+    "trajectories",
+]
 
 metadata = MetaData()
 
@@ -85,4 +94,14 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id_hash", Text, primary_key=True),
+    Column("key_id", Text, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
 )

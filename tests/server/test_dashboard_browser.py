@@ -146,7 +146,7 @@ def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path)
         context.close()
 
 
-def test_the_key_stays_in_an_httponly_cookie_and_accounts_stay_apart(browser: Any, team: Team) -> None:
+def test_a_session_in_an_httponly_cookie_and_accounts_stay_apart(browser: Any, team: Team) -> None:
     anonymous = browser.new_context()
     try:
         page = anonymous.new_page()
@@ -161,8 +161,9 @@ def test_the_key_stays_in_an_httponly_cookie_and_accounts_stay_apart(browser: An
 
     context = _sign_in(browser, team, team.other)
     try:
-        cookie = next(c for c in context.cookies() if c["name"] == "hud_dashboard_key")
+        cookie = next(c for c in context.cookies() if c["name"] == "hud_session")
         assert cookie["httpOnly"] and cookie["path"] == "/ui" and cookie["sameSite"] == "Lax"
+        assert team.other not in {c["value"] for c in context.cookies()}  # a session id, never the key
         page = context.new_page()
         page.goto(team.base_url + "/ui/")
         assert page.evaluate("document.cookie") == ""
