@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.resources
+import re
 from collections.abc import Awaitable, Callable, Collection, Iterator
 
 from sqlalchemy import Connection
@@ -67,6 +68,8 @@ Op = Callable[[Connection, str], str]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _NO_PARAMS: frozenset[str] = frozenset()
+#: The Idempotency-Key format of openapi.yaml (`^[!-~]+$`): what travels in a header unchanged.
+_VISIBLE_ASCII = re.compile(r"[!-~]+")
 _PAGE_PARAMS = frozenset({"limit", "cursor"})
 _LIST_JOBS_PARAMS = frozenset({"limit", "cursor", "status", "name"})
 
@@ -92,9 +95,11 @@ class _Api:
             if key is None:
                 body = await self.tx.write(lambda conn: op(conn, account))
                 return Response(body.encode(), media_type=JSON)
-            if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+            if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not _VISIBLE_ASCII.fullmatch(key):
                 raise ApiError(
-                    422, f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters (use a UUID)"
+                    422,
+                    f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII "
+                    "characters, no spaces (use a UUID)",
                 )
             # scope["path"] is request.url.path without building the whole URL.
             digest = request_hash(request.method, request.scope["path"], raw)

@@ -1,8 +1,9 @@
 """Idempotency keys: the first answer per (account, key) is stored with the write it answers.
 
 A retry with the same key and the same request gets that answer back (`Idempotency-Replayed: true`);
-the same key with another request answers 422; a retry while the first is still being processed
-answers 409 with `Idempotency-In-Flight: true` (in this process: `InFlight`; across processes on
+the same key with another request answers 409 (without that header: the key is taken, which no retry
+changes); a retry while the first is still being processed answers 409 with `Idempotency-In-Flight:
+true` (in this process: `InFlight`; across processes on
 PostgreSQL: an advisory lock; on SQLite the write lock serialises them).
 """
 
@@ -87,8 +88,10 @@ class Idempotency:
             stored_hash, stored_body, created_at = stored
             if created_at >= now - IDEMPOTENCY_TTL_S:
                 if stored_hash != digest:
+                    # 409, not 422: the request is valid, the key's state conflicts with it (a key
+                    # drawn twice by chance is not a malformed request).
                     raise ApiError(
-                        422, "this Idempotency-Key was used for a different request: use a new key per request"
+                        409, "this Idempotency-Key was used for a different request: use a new key per request"
                     )
                 return str(stored_body), True
             _delete.run(conn, {"account": account, "key": key})

@@ -82,8 +82,7 @@ def list_jobs(
     conn: Connection, account: str, *, limit: int, cursor: str | None, status: str | None, name: str | None
 ) -> str:
     """One page of the account's jobs, newest first, with the cursor of the next."""
-    scope = ("jobs", account, status or "", name or "", "s" if status else "", "n" if name else "")
-    before = decode_cursor(cursor, scope)
+    before = decode_cursor(cursor)
     query = select(jobs.c.seq, *_job_cols).where(jobs.c.account == account)
     if status is not None:
         query = query.where(jobs.c.status == status)
@@ -92,5 +91,5 @@ def list_jobs(
     if before is not None:
         query = query.where(jobs.c.seq < before)
     rows = conn.execute(query.order_by(jobs.c.seq.desc()).limit(limit + 1)).all()
-    next_cursor = encode_cursor(rows[limit - 1].seq, scope) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
     return dumps({"items": [job_json(*r[1:]) for r in rows[:limit]], "next_cursor": next_cursor})

@@ -97,15 +97,14 @@ def first_page(conn: Connection, account: str, job_id: str, limit: int | None, c
     """With `limit`, one page; without, the first streamed batch (404 for an unknown job either way)."""
     if _job_exists.one(conn, {"id": job_id, "account": account}) is None:
         raise NotFound("job", job_id)
-    scope = ("trajectories", account, job_id)
-    after = decode_cursor(cursor, scope) or 0
+    after = decode_cursor(cursor) or 0
     n = limit if limit is not None else STREAM_BATCH
     # One more than asked tells whether more follow.
     items, seqs = trajectory_page(conn, account, job_id, after, n + 1)
     more = len(items) > n
     items, seqs = items[:n], seqs[:n]
     if limit is not None:
-        next_cursor = encode_cursor(seqs[-1], scope) if more else None
+        next_cursor = encode_cursor(seqs[-1]) if more else None
         return FirstPage(("[" + ",".join(items) + "]").encode(), next_cursor, None)
     if not more:
         return FirstPage(("[" + ",".join(items) + "]").encode(), None, None)
