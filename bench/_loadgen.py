@@ -39,6 +39,7 @@ class Pairs:
 
     rate: float
     errors: int
+    requests: int  # every request answered or failed in the timed part (creates, closes, errors)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def choose(kind: str, *, wrk_connections: int, python_connections: int) -> list[
         return [python]
     path = shutil.which("wrk")
     if kind == "wrk" and path is None:
-        raise SystemExit("--generator wrk: wrk is not on PATH (Debian/Ubuntu: apt-get install wrk)")
+        raise SystemExit("--generator wrk: wrk is not on PATH (Debian/Ubuntu: `source bench/setup.sh` installs it)")
     wrk = [Generator(path, wrk_connections)] if path else []
     return wrk if kind == "wrk" else [python, *wrk]
 
@@ -100,8 +101,8 @@ def _wrk_run(generator: Generator, base_url: str, api_key: str, job_id: str, sec
     found = _SUMMARY.search(done.stdout)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    _creates, closes, errors, socket_errors, elapsed = found.groups()
-    return Pairs(int(closes) / float(elapsed), int(errors) + int(socket_errors))
+    creates, closes, errors, socket_errors, elapsed = (int(x) if x.isdigit() else float(x) for x in found.groups())
+    return Pairs(closes / elapsed, int(errors + socket_errors), int(creates + closes + errors + socket_errors))
 
 
 async def _python_run(
@@ -111,6 +112,7 @@ async def _python_run(
     close = b'{"reward":1.0}'
     done = 0
     errors = 0
+    requests = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     auth = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
     sent = 0
@@ -126,14 +128,16 @@ async def _python_run(
     async with httpx.AsyncClient(base_url=base_url, headers=auth, timeout=60.0, limits=limits) as client:
 
         async def loop(deadline: float, count: bool) -> None:
-            nonlocal done, errors
+            nonlocal done, errors, requests
             while time.perf_counter() < deadline:
                 response = await client.post("/v2/create_environment", content=create, headers=headers())
+                requests += count
                 if not response.is_success:
                     errors += count
                     continue
                 env_id = json.loads(response.content)["id"]
                 response = await client.post(f"/v2/environments/{env_id}/close", content=close, headers=headers())
+                requests += count
                 if not response.is_success:
                     errors += count
                 elif count:
@@ -145,4 +149,4 @@ async def _python_run(
         start = time.perf_counter()
         await asyncio.gather(*(loop(start + seconds, True) for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
-    return Pairs(done / elapsed, errors)
+    return Pairs(done / elapsed, errors, requests)

@@ -1,9 +1,9 @@
 """The benchmark suite: starts local servers, loads data, prints a table of ratios measured in this run.
 
 Every SDK figure has a baseline measured in the same run against the same server: a pooled
-`httpx.AsyncClient` sending the same requests (Idempotency-Key included on POSTs, as the SDK sends
-it) and validating the answers' bytes into the same pydantic models. SDK and baseline rounds
-alternate and each figure is the median over the rounds.
+`httpx.AsyncClient` with the SDK's connection limits, sending the same requests (Idempotency-Key
+included on POSTs, the same pages of trajectories) and validating the answers' bytes into the same
+pydantic models. SDK and baseline rounds alternate and each figure is the median over the rounds.
 """
 
 from __future__ import annotations
@@ -26,19 +26,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from bench._load import load_job as bulk_load_job
 from bench._loadgen import Generator, choose
-from bench._servers import Served, hud_server, noop_server, rss_mb
+from bench._per_call import per_call_rows
+from bench._rows import Row, log, ms, raw_client, table
+from bench._servers import Served, cpu_seconds, hud_server, noop_server, rss_mb
+from hud._constants import TRAJECTORY_PAGE_SIZE
 
 __all__ = ["ROWS", "main"]
 
 #: The first cell of every row the table prints, in order (the smoke test checks them).
 ROWS = (
-    "load_job per call",
-    "create_job per call",
+    "load_job per call, fresh",
+    "load_job per call, after 100 concurrent calls",
+    "create_job per call, fresh",
+    "create_job per call, after 100 concurrent calls",
     "load_trajectories",
     "iter_trajectories memory, small job",
     "iter_trajectories memory, large job",
@@ -53,7 +57,7 @@ ROWS = (
 @dataclass(frozen=True)
 class Sizes:
     calls: int  # single calls of each side, per-call figures
-    rounds: int  # rounds of the embedded figure (half as many, at least 3, for the trajectories)
+    rounds: int  # rounds of the embedded figure and of the trajectories
     trajectories: int  # the load_trajectories job
     steps: int
     large: int  # trajectories of the large job iterated for memory
@@ -72,24 +76,6 @@ FULL = Sizes(2000, 7, 10_000, 10, 100_000, 1000, 3, 3.0, 7, 8, 16)
 QUICK = Sizes(20, 2, 100, 2, 300, 20, 1, 0.5, 1, 4, 16)
 
 
-@dataclass
-class Row:
-    what: str
-    sdk: str
-    baseline: str
-    result: str
-    goal: str
-    met: bool | None
-
-
-def _log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.3f} ms"
-
-
 async def _alternate(
     sdk: Callable[[], Awaitable[Any]], raw: Callable[[], Awaitable[Any]], rounds: int
 ) -> tuple[float, float]:
@@ -98,27 +84,6 @@ async def _alternate(
     await raw()
     times: dict[str, list[float]] = {"sdk": [], "raw": []}
     for i in range(rounds):
-        order = [("sdk", sdk), ("raw", raw)] if i % 2 == 0 else [("raw", raw), ("sdk", sdk)]
-        for name, fn in order:
-            start = time.perf_counter()
-            await fn()
-            times[name].append(time.perf_counter() - start)
-    return statistics.median(times["sdk"]), statistics.median(times["raw"])
-
-
-async def _paired(
-    sdk: Callable[[], Awaitable[Any]], raw: Callable[[], Awaitable[Any]], calls: int
-) -> tuple[float, float]:
-    """Median seconds of one `sdk()` call and of one `raw()` call, alternating call by call.
-
-    Calls of a few milliseconds on a shared machine: a burst of noise hits both sides alike, and the
-    median of single calls ignores it (medians of rounds of many calls moved by +-0.1x).
-    """
-    for _ in range(10):
-        await sdk()
-        await raw()
-    times: dict[str, list[float]] = {"sdk": [], "raw": []}
-    for i in range(calls):
         order = [("sdk", sdk), ("raw", raw)] if i % 2 == 0 else [("raw", raw), ("sdk", sdk)]
         for name, fn in order:
             start = time.perf_counter()
@@ -140,48 +105,8 @@ def _use(base_url: str | None, api_key: str | None, home: Path) -> None:
     get_settings.cache_clear()
 
 
-def _raw_client(base_url: str, api_key: str, connections: int = 100) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(
-        base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60.0, limits=limits
-    )
-
-
 def _post_headers() -> dict[str, str]:
     return {"Idempotency-Key": str(uuid.uuid4())}
-
-
-async def _per_call(served: Served, api_key: str, job_id: str, sizes: Sizes) -> list[Row]:
-    from hud.job import Job, create_job, load_job
-
-    async with _raw_client(served.base_url, api_key) as raw:
-
-        async def sdk_load() -> None:
-            await load_job(job_id)
-
-        async def raw_load() -> None:
-            response = await raw.get(f"/v2/jobs/{job_id}")
-            response.raise_for_status()
-            Job.model_validate_json(response.content)
-
-        async def sdk_create() -> None:
-            await create_job("bench-create", metadata={"agent": "bench"})
-
-        async def raw_create() -> None:
-            body = {"name": "bench-create", "metadata": {"agent": "bench"}}
-            response = await raw.post("/v2/jobs", json=body, headers=_post_headers())
-            response.raise_for_status()
-            Job.model_validate_json(response.content)
-
-        rows = []
-        for what, sdk, base in (
-            ("load_job per call", sdk_load, raw_load),
-            ("create_job per call", sdk_create, raw_create),
-        ):
-            s, r = await _paired(sdk, base, sizes.calls)
-            ratio = s / r
-            rows.append(Row(what, _ms(s), _ms(r), f"{ratio:.3f}x", "<= 1.10x", ratio <= 1.10))
-        return rows
 
 
 async def _trajectories(served: Served, api_key: str, job_id: str, sizes: Sizes) -> Row:
@@ -191,19 +116,28 @@ async def _trajectories(served: Served, api_key: str, job_id: str, sizes: Sizes)
     adapter = TypeAdapter(list[Trajectory])
     job = await load_job(job_id)
     expected = sizes.trajectories
-    async with _raw_client(served.base_url, api_key) as raw:
+    async with raw_client(served.base_url, api_key) as raw:
 
         async def sdk() -> None:
             assert len(await job.load_trajectories()) == expected
 
         async def base() -> None:
-            response = await raw.get(f"/v2/jobs/{job_id}/trajectories")
-            response.raise_for_status()
-            assert len(adapter.validate_json(response.content)) == expected
+            # The SDK's requests: pages of TRAJECTORY_PAGE_SIZE, following the wire's X-Next-Cursor.
+            found: list[Trajectory] = []
+            params = {"limit": str(TRAJECTORY_PAGE_SIZE)}
+            while True:
+                response = await raw.get(f"/v2/jobs/{job_id}/trajectories", params=params)
+                found += adapter.validate_json(response.raise_for_status().content)
+                cursor = response.headers.get("X-Next-Cursor")
+                if not cursor:
+                    break
+                params["cursor"] = cursor
+            assert len(found) == expected
 
-        s, r = await _alternate(sdk, base, max(3, sizes.rounds // 2))
+        s, r = await _alternate(sdk, base, sizes.rounds)
     ratio = s / r
-    what = f"{sizes.trajectories:,} x {sizes.steps} steps"
+    pages = -(-sizes.trajectories // TRAJECTORY_PAGE_SIZE)
+    what = f"{sizes.trajectories:,} x {sizes.steps} steps, {pages} pages of {TRAJECTORY_PAGE_SIZE:,} each side"
     return Row("load_trajectories", f"{s:.3f} s", f"{r:.3f} s ({what})", f"{ratio:.3f}x", "<= 1.15x", ratio <= 1.15)
 
 
@@ -212,6 +146,34 @@ def _memory(served: Served, api_key: str, job_id: str) -> dict[str, float]:
     done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=1800)
     result: dict[str, float] = json.loads(done.stdout)
     return result
+
+
+#: Flat memory: the large job (10x the trajectories of the small one in full mode) may grow by at
+#: most this many times the small job's growth; memory growing with the job would give about 10x.
+FLAT_RATIO = 1.5
+
+
+def _memory_rows(served: Served, api_key: str, jobs: dict[str, tuple[str, int]]) -> list[Row]:
+    """Peak RSS growth of `iter_trajectories` per job size; the large row also checks the large/small ratio."""
+    rows: list[Row] = []
+    growths: dict[str, float] = {}
+    for label, (job_id, n) in jobs.items():
+        found = _memory(served, api_key, job_id)
+        assert found["count"] == n, found
+        growth = growths[label] = found["growth_mb"]
+        what = f"iter_trajectories memory, {label} job"
+        sdk = f"+{growth:.1f} MB peak RSS"
+        baseline = f"{n:,} trajectories in {found['seconds']:.1f} s"
+        if label == "small":
+            rows.append(Row(what, sdk, baseline, f"{growth:.1f} MB", "<= 64 MB", growth <= 64))
+            continue
+        small = growths["small"]
+        # Below 1 MB (the tiny --quick jobs) the ratio is noise, and is not claimed.
+        ratio = growth / small if small >= 1 else None
+        result = f"{growth:.1f} MB, {ratio:.2f}x small" if ratio is not None else f"{growth:.1f} MB, ratio n/a"
+        flat = ratio is not None and ratio <= FLAT_RATIO
+        rows.append(Row(what, sdk, baseline, result, f"<= 64 MB; <= {FLAT_RATIO}x small (flat)", growth <= 64 and flat))
+    return rows
 
 
 async def _embedded_vs_http(served: Served, api_key: str, home: Path, sizes: Sizes) -> Row:
@@ -238,7 +200,7 @@ async def _embedded_vs_http(served: Served, api_key: str, home: Path, sizes: Siz
     _use(served.base_url, api_key, home)
     ratio = e / h
     return Row(
-        "embedded vs loopback HTTP", f"{_ms(e / n)} embedded", f"{_ms(h / n)} HTTP", f"{ratio:.3f}x", "< 1x", ratio < 1
+        "embedded vs loopback HTTP", f"{ms(e / n)} embedded", f"{ms(h / n)} HTTP", f"{ratio:.3f}x", "< 1x", ratio < 1
     )
 
 
@@ -264,7 +226,7 @@ async def _many_envs(served: Served, api_key: str, sizes: Sizes) -> Row:
         results = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
         errors["sdk"] += sum(isinstance(r, BaseException) for r in results)
 
-    async with _raw_client(served.base_url, api_key) as raw:
+    async with raw_client(served.base_url, api_key) as raw:
 
         async def raw_run() -> None:
             response = await raw.post("/v2/jobs", json={"name": "bench-envs"}, headers=_post_headers())
@@ -301,12 +263,18 @@ async def _many_envs(served: Served, api_key: str, sizes: Sizes) -> Row:
 
 @dataclass(frozen=True)
 class Throughput:
-    """Median pairs/s of two servers loaded in alternating runs, and the errors of every run."""
+    """Median pairs/s of two servers loaded in alternating runs, and the errors of every run.
+
+    Under wrk also each server's own CPU time per request (median over the runs, read from /proc before
+    and after each run): the Python generator warms up inside each run, so its runs do not give it.
+    """
 
     first: float
     second: float
     first_errors: int
     second_errors: int
+    first_cpu_ms: float | None = None
+    second_cpu_ms: float | None = None
 
 
 def _throughputs(
@@ -314,6 +282,7 @@ def _throughputs(
 ) -> Throughput:
     """Median pairs/s of two live servers, loaded in alternating runs after one warm-up run each."""
     rates: tuple[list[float], list[float]] = ([], [])
+    cpu_ms: tuple[list[float], list[float]] = ([], [])
     errors = [0, 0]
     if generator.wrk:  # the Python generator warms up inside each run
         for index, served in ((0, first), (1, second)):
@@ -321,10 +290,19 @@ def _throughputs(
     for i in range(sizes.load_runs):
         order = [(0, first), (1, second)] if i % 2 == 0 else [(1, second), (0, first)]
         for index, served in order:
+            before = cpu_seconds(served.pid)
             pairs = generator.run(served.base_url, api_key, job_id, sizes.load_seconds)
+            used = cpu_seconds(served.pid) - before
             rates[index].append(pairs.rate)
             errors[index] += pairs.errors
-    return Throughput(statistics.median(rates[0]), statistics.median(rates[1]), errors[0], errors[1])
+            if pairs.requests:
+                cpu_ms[index].append(used * 1000 / pairs.requests)
+    cpu = [statistics.median(found) if generator.wrk and found else None for found in cpu_ms]
+    return Throughput(statistics.median(rates[0]), statistics.median(rates[1]), errors[0], errors[1], *cpu)
+
+
+def _cpu(ms_per_request: float | None) -> str:
+    return "" if ms_per_request is None else f", {ms_per_request:.3f} ms CPU/write"
 
 
 def _errors(n: int) -> str:
@@ -371,7 +349,7 @@ def _postgres(sizes: Sizes, generator: Generator) -> Row:
     with _postgres_database(admin_url) as url:
         key = create_key(url, "bench")
         job_id = bulk_load_job(url, "bench", trajectories_n=0, steps_n=0)
-        _log(f"PostgreSQL, 4 and 1 workers ({generator.name}): {sizes.load_runs} x {sizes.load_seconds:g} s each")
+        log(f"PostgreSQL, 4 and 1 workers ({generator.name}): {sizes.load_runs} x {sizes.load_seconds:g} s each")
         with hud_server(url, workers=4) as four, hud_server(url, workers=1) as one:
             got = _throughputs(four, one, key, job_id, sizes, generator)
     ratio = got.first / got.second
@@ -395,14 +373,6 @@ def _machine() -> str:
     return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
 
 
-def _table(rows: list[Row]) -> str:
-    lines = ["| what | SDK | baseline | ratio / value | goal | met |", "| --- | --- | --- | --- | --- | --- |"]
-    for row in rows:
-        met = "n/a" if row.met is None else ("yes" if row.met else "NO")
-        lines.append(f"| {row.what} | {row.sdk} | {row.baseline} | {row.result} | {row.goal} | {met} |")
-    return "\n".join(lines)
-
-
 def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
     """Run every benchmark with `sizes`, in `workdir`; the rows of the table."""
     from hud.server import create_key
@@ -410,39 +380,26 @@ def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
     database_url = f"sqlite:///{workdir / 'bench.db'}"
     home = workdir / "home"
     key = create_key(database_url, "bench")
-    _log(f"bulk-loading {sizes.trajectories:,} + {sizes.large:,} trajectories x {sizes.steps} steps")
+    log(f"bulk-loading {sizes.trajectories:,} + {sizes.large:,} trajectories x {sizes.steps} steps")
     small = bulk_load_job(database_url, "bench", trajectories_n=sizes.trajectories, steps_n=sizes.steps)
     large = bulk_load_job(database_url, "bench", trajectories_n=sizes.large, steps_n=sizes.steps)
     rows: list[Row] = []
     with hud_server(database_url) as served:
         _use(served.base_url, key, home)
-        _log("per-call load_job / create_job")
-        rows += asyncio.run(_per_call(served, key, small, sizes))
-        _log("load_trajectories")
+        log("per-call load_job / create_job")
+        rows += per_call_rows(served.base_url, key, small, sizes.calls)
+        log("load_trajectories")
         rows.append(asyncio.run(_trajectories(served, key, small, sizes)))
-        _log("iter_trajectories memory (two job sizes, each in a child process)")
-        for label, job_id, n in (("small", small, sizes.trajectories), ("large", large, sizes.large)):
-            found = _memory(served, key, job_id)
-            assert found["count"] == n, found
-            growth = found["growth_mb"]
-            rows.append(
-                Row(
-                    f"iter_trajectories memory, {label} job",
-                    f"+{growth:.1f} MB peak RSS",
-                    f"{n:,} trajectories in {found['seconds']:.1f} s",
-                    f"{growth:.1f} MB",
-                    "<= 64 MB, flat",
-                    growth <= 64,
-                )
-            )
-        _log("embedded vs loopback HTTP")
+        log("iter_trajectories memory (two job sizes, each in a child process)")
+        rows += _memory_rows(served, key, {"small": (small, sizes.trajectories), "large": (large, sizes.large)})
+        log("embedded vs loopback HTTP")
         rows.append(asyncio.run(_embedded_vs_http(served, key, home, sizes)))
-        _log(f"{sizes.envs} environments in one @job call")
+        log(f"{sizes.envs} environments in one @job call")
         rows.append(asyncio.run(_many_envs(served, key, sizes)))
     job_id = bulk_load_job(database_url, "bench", trajectories_n=0, steps_n=0)
     with hud_server(database_url) as served, noop_server() as noop:
         for generator in generators:
-            _log(
+            log(
                 f"server vs do-nothing endpoint, SQLite, 1 worker ({generator.name}): "
                 f"{sizes.load_runs} x {sizes.load_seconds:g} s each"
             )
@@ -452,8 +409,8 @@ def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
             rows.append(
                 Row(
                     f"server pairs/s, SQLite, 1 worker ({generator.name})",
-                    f"{got.first:.0f}/s, {_errors(got.first_errors)}",
-                    f"{got.second:.0f}/s do-nothing, {_errors(got.second_errors)}",
+                    f"{got.first:.0f}/s, {_errors(got.first_errors)}{_cpu(got.first_cpu_ms)}",
+                    f"{got.second:.0f}/s do-nothing, {_errors(got.second_errors)}{_cpu(got.second_cpu_ms)}",
                     f"{ratio:.2f}x",
                     # The goal is set with a Python load generator; wrk shows the server's CPU ceiling.
                     ">= 0.6x, 0 errors" if not generator.wrk else "none (ceiling); 0 errors",
@@ -483,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     generators = choose(
         args.generator, wrk_connections=sizes.wrk_connections, python_connections=sizes.python_connections
     )
+    if not any(generator.wrk for generator in generators) and args.generator == "auto":
+        log("wrk is not on PATH: the server's CPU per write is not measured (`source bench/setup.sh` installs it)")
     for name in list(os.environ):
         if name.startswith("HUD_") and name != "HUD_TEST_POSTGRES_URL":
             del os.environ[name]
@@ -496,5 +455,5 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"load generator {generator.name} (server pairs/s rows): {generator.describe(sizes.load_seconds)}; {runs}"
         )
-    print(_table(rows))
+    print(table(rows))
     return 0

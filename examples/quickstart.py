@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
-import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,19 +95,17 @@ async def main() -> None:
     job_id = await evaluate(tasks)
 
     loaded = await load_job(job_id)
-    trajectories = await loaded.load_trajectories()
-    rewards = [t.reward for t in trajectories if t.reward is not None]
-    errors = [t for t in trajectories if t.error]
-    steps = sum(len(t.trajectory) for t in trajectories)
+    summary = await loaded.summary()  # the scoring rule: an agent's crash counts as a failure (reward 0)
     print()
     print(f"job:           {loaded.name} ({loaded.id})")
     print(f"status:        {loaded.status}")
-    print(f"trajectories:  {len(trajectories)} ({steps} steps)")
-    print(f"mean reward:   {statistics.fmean(rewards) if rewards else 0.0:.3f}")
-    print(f"success rate:  {sum(r >= 1.0 for r in rewards) / len(trajectories):.1%}")
-    print(f"errors:        {len(errors)}")
-    for t in errors:
-        print(f"  {t.id}: {t.error}")
+    print(f"trajectories:  {summary.trajectories} ({summary.counted} counted, {summary.steps} steps)")
+    print(f"mean reward:   {summary.mean_reward or 0.0:.3f}")
+    print(f"success rate:  {summary.success_rate or 0.0:.1%}")
+    print(f"errors:        {summary.errors} {summary.by_error_kind}")
+    async for t in loaded.iter_trajectories():
+        if t.error:
+            print(f"  {t.task_id} ({t.id}): [{t.error_kind}] {t.error}")
     print(f"recorded on:   {hud.get_settings().target_description}")
     print(f"\nsee it again:  {hud_command()} jobs show {loaded.id}")
 

@@ -24,8 +24,10 @@ from hud_api import AuthenticatedClient
 from hud_api.api.environments import append_steps as _append_steps
 from hud_api.api.environments import close_environment as _close_environment
 from hud_api.api.environments import create_environment as _create_environment
+from hud_api.api.environments import list_job_environments as _list_job_environments
 from hud_api.api.jobs import create_job as _create_job
 from hud_api.api.jobs import get_job as _get_job
+from hud_api.api.jobs import heartbeat_job as _heartbeat_job
 from hud_api.api.jobs import list_jobs as _list_jobs
 from hud_api.api.jobs import update_job as _update_job
 from hud_api.api.trajectories import get_trajectory as _get_trajectory
@@ -40,12 +42,15 @@ from hud_api.models import (
 )
 from hud_api.models import TrajectoryStep as WireStep
 from hud_api.models import TrajectoryStepActionsItem as WireAction
+from hud_api.models.error_kind import check_error_kind
+from hud_api.models.list_job_environments_state import check_list_job_environments_state
 from hud_api.types import UNSET, Unset
 
 from hud import _embedded
 from hud._call_errors import retry_after_seconds, status_error, unreachable
 from hud._constants import BACKOFF_BASE, BACKOFF_CAP, MAX_DETAIL_CHARS, PLATFORM_BASE_URL, RETRY_AFTER_CAP
 from hud._guards import IDENTITY, AnswerTooLarge, bounded, redirected, too_large, warn_plain_http
+from hud._pool import LIMITS, use_lifo_pool
 from hud._terminal import printable, shorten
 from hud._wire import IN_FLIGHT_HEADER, NEXT_CURSOR_HEADER
 from hud.errors import ConfigurationError, ServerError
@@ -60,6 +65,8 @@ __all__ = [
     "create_job",
     "get_job",
     "get_trajectory",
+    "heartbeat_job",
+    "list_job_environments",
     "list_job_trajectories",
     "list_jobs",
     "new_client",
@@ -105,14 +112,16 @@ def new_client(settings: Settings) -> AuthenticatedClient:
         )
     _announce(settings)
     warn_plain_http(base_url)
-    return AuthenticatedClient(
+    client = AuthenticatedClient(
         base_url=base_url,
         token=settings.api_key.get_secret_value(),
         timeout=timeout,
         headers=IDENTITY,
-        httpx_args={"event_hooks": hooks},
         raise_for_status=raise_for_status,
+        httpx_args={"limits": LIMITS, "event_hooks": hooks},
     )
+    use_lifo_pool(client.get_async_httpx_client())  # see hud/_pool.py: per-call cost after a burst
+    return client
 
 
 _announced: set[str] = set()
@@ -308,6 +317,30 @@ async def update_job(
     return _parse(model, response, "updateJob")
 
 
+async def heartbeat_job(settings: Settings, model: type[M], job_id: str) -> M:
+    """POST /v2/jobs/{job_id}/heartbeat; the job as `model`."""
+    response = await _send("heartbeatJob", settings, lambda c: _heartbeat_job.asyncio_raw(job_id, client=c))
+    return _parse(model, response, "heartbeatJob")
+
+
+async def list_job_environments(
+    settings: Settings, model: type[M], job_id: str, *, limit: int, cursor: str | None, state: str | None
+) -> M:
+    """GET /v2/jobs/{job_id}/environments, one page, as `model`."""
+    response = await _send(
+        "listJobEnvironments",
+        settings,
+        lambda c: _list_job_environments.asyncio_raw(
+            job_id,
+            client=c,
+            limit=limit,
+            cursor=UNSET if cursor is None else cursor,
+            state=UNSET if state is None else check_list_job_environments_state(state),
+        ),
+    )
+    return _parse(model, response, "listJobEnvironments")
+
+
 async def list_jobs(
     settings: Settings, model: type[M], *, limit: int, cursor: str | None, status: str | None, name: str | None
 ) -> M:
@@ -394,10 +427,18 @@ async def append_steps(settings: Settings, env_id: str, steps: list[TrajectorySt
 
 
 async def close_environment(
-    settings: Settings, env_id: str, *, reward: float | None, logs: str | None, error: str | None
+    settings: Settings,
+    env_id: str,
+    *,
+    reward: float | None,
+    logs: str | None,
+    error: str | None,
+    error_kind: str | None = None,
 ) -> Trajectory:
     """POST /v2/environments/{env_id}/close with the outcome; the trajectory it left."""
-    body = EnvironmentClose(reward=reward, logs=logs, error=error)
+    body = EnvironmentClose(
+        reward=reward, logs=logs, error=error, error_kind=UNSET if error_kind is None else check_error_kind(error_kind)
+    )
     key = _idempotency_key()
     response = await _send(
         "closeEnvironment",

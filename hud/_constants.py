@@ -7,8 +7,11 @@ from pathlib import Path
 __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_CAP",
+    "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "ENVIRONMENT_PAGE_SIZE",
+    "FINAL_STATUS_MAX_RETRIES",
     "JOB_PAGE_SIZE",
     "MAX_ANSWER_BYTES",
     "MAX_DETAIL_CHARS",
@@ -24,6 +27,11 @@ DEFAULT_TIMEOUT = 30.0
 #: Retries wait BACKOFF_BASE * 2**n seconds, at most BACKOFF_CAP, each jittered down by up to half:
 #: 8 retries wait 20 to 40 s in all, so a call rides out a server restart (tests/reliability/test_restart.py).
 DEFAULT_MAX_RETRIES = 8
+#: Seconds between a running job's heartbeats (its lease on the server is several of these).
+DEFAULT_HEARTBEAT_INTERVAL = 10.0
+#: Retries of a job's final status update: more than ordinary calls (about a minute in all), since
+#: a job left `running` only ends when its lease runs out.
+FINAL_STATUS_MAX_RETRIES = 12
 #: A server's Retry-After is honoured up to this many seconds, so one bad header cannot stall a run.
 RETRY_AFTER_CAP = 30.0
 BACKOFF_BASE = 0.5
@@ -32,6 +40,7 @@ BACKOFF_CAP = 8.0
 #: small enough that memory stays flat however large the job.
 TRAJECTORY_PAGE_SIZE = 1000
 JOB_PAGE_SIZE = 100
+ENVIRONMENT_PAGE_SIZE = 100
 #: The largest answer body the SDK reads: past it the answer is refused (a `ServerError`) instead of
 #: filling memory. A page of trajectories is the largest answer a server sends.
 MAX_ANSWER_BYTES = 256 * 1024 * 1024

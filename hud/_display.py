@@ -61,14 +61,19 @@ def job_html(job: Job) -> str:
 def summary_html(summary: JobSummary) -> str:
     """The summary's numbers as an HTML table."""
     rate = "–" if summary.success_rate is None else f"{summary.success_rate:.1%}"
-    statuses = ", ".join(f"{escape(k)}: {v}" for k, v in summary.by_status.items()) or "–"
+    outcomes = ", ".join(f"{escape(k)}: {v}" for k, v in summary.by_outcome.items()) or "–"
+    kinds = ", ".join(f"{escape(k)}: {v}" for k, v in summary.by_error_kind.items()) or "–"
     rows = [
-        ("trajectories", f"{summary.trajectories} ({summary.scored} scored, {summary.steps} steps)"),
+        (
+            "trajectories",
+            f"{summary.trajectories} ({summary.counted} counted, {summary.excluded} excluded, "
+            f"{summary.scored} scored, {summary.steps} steps)",
+        ),
         ("mean reward", _reward(summary.mean_reward)),
         ("reward range", f"{_reward(summary.min_reward)} to {_reward(summary.max_reward)}"),
-        ("success rate", f"{rate} ({summary.successes})"),
-        ("errors", str(summary.errors)),
-        ("by status", statuses),
+        ("success rate", f"{rate} ({summary.successes}; reward ≥ {summary.success_threshold:g})"),
+        ("errors", f"{summary.errors} ({kinds})"),
+        ("by outcome", outcomes),
     ]
     return _rows(f"Summary of job <code>{escape(summary.job_id)}</code>", rows)
 
@@ -92,16 +97,18 @@ def _step_row(number: int, step: Any) -> str:
 
 def trajectory_html(trajectory: Trajectory) -> str:
     """The trajectory's outcome and its first steps as HTML."""
-    from hud._wire import trajectory_outcome
-
     rows = [
         ("id", f"<code>{escape(trajectory.id)}</code>"),
-        ("status", escape(trajectory_outcome(trajectory.reward, trajectory.error))),
+        ("outcome", escape(trajectory.outcome())),
         ("reward", _reward(trajectory.reward)),
         ("steps", str(len(trajectory.trajectory))),
     ]
+    if trajectory.task_id is not None:
+        rows.append(("task", escape(trajectory.task_id)))
+    if trajectory.duration is not None:
+        rows.append(("duration", f"{trajectory.duration:.1f} s"))
     if trajectory.error:
-        rows.append(("error", _pre(trajectory.error)))
+        rows.append(("error", f"{escape(trajectory.effective_error_kind or '')} " + _pre(trajectory.error)))
     if trajectory.logs:
         rows.append(("logs", _pre(trajectory.logs)))
     head = "".join(f'<th style="{_CELL}">{h}</th>' for h in ("#", "observation", "actions", "time"))

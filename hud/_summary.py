@@ -1,4 +1,4 @@
-"""`JobSummary`: what a job's trajectories add up to, and how one trajectory ended."""
+"""`JobSummary`: what a job's trajectories add up to, under the scoring rule of `hud._wire`."""
 
 from __future__ import annotations
 
@@ -7,27 +7,34 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from hud._wire import trajectory_outcome
+from hud._wire import DEFAULT_SUCCESS_THRESHOLD, OUTCOMES
 from hud.trajectory import Trajectory
 
 __all__ = ["JobSummary", "SummaryBuilder"]
 
 
 class JobSummary(BaseModel):
-    """The numbers of a job's trajectories: counts, mean reward, success rate, errors, by status.
+    """The numbers of a job's trajectories: counts, mean reward, success rate, errors, by outcome.
 
-    `mean_reward` averages the scored trajectories (reward not None); `success_rate` is the share of
-    all trajectories with a reward of at least 1. Both are None for a job without trajectories.
+    Trajectories whose `error_kind` is `infrastructure`, `cancelled` or `crashed` say nothing about
+    the agent: they are counted in `excluded` and left out of everything else. Of the others
+    (`counted`), `agent` and `timeout` failures count with reward 0 when none was given; a
+    trajectory with no reward and no error is `unscored`. `mean_reward` averages the scored ones,
+    `success_rate` is the share of counted ones with a reward of at least `success_threshold`. Both
+    are None when nothing counts.
 
     Example:
         >>> summary = await job.summary()  # doctest: +SKIP
-        >>> print(f"{summary.success_rate:.1%} of {summary.trajectories}")  # doctest: +SKIP
+        >>> print(f"{summary.success_rate:.1%} of {summary.counted}")  # doctest: +SKIP
     """
 
     model_config = ConfigDict(frozen=True)
 
     job_id: str
+    success_threshold: float
     trajectories: int
+    counted: int
+    excluded: int
     scored: int
     mean_reward: float | None
     min_reward: float | None
@@ -35,9 +42,12 @@ class JobSummary(BaseModel):
     successes: int
     success_rate: float | None
     errors: int
+    """Trajectories with an error, of any kind."""
     steps: int
-    by_status: dict[str, int]
-    """Trajectories per outcome (`hud._wire.trajectory_outcome`): error, success, fail, unscored."""
+    by_outcome: dict[str, int]
+    """Trajectories per outcome (`hud._wire.OUTCOMES`): success, fail, unscored, excluded."""
+    by_error_kind: dict[str, int]
+    """Trajectories per error kind (an error without a kind counts as `agent`)."""
 
     def _repr_html_(self) -> str:
         """HTML for notebooks (Jupyter calls this); every value is escaped."""
@@ -49,22 +59,27 @@ class JobSummary(BaseModel):
 class SummaryBuilder:
     """Adds trajectories up one at a time, so a summary of any size needs flat memory."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, success_threshold: float = DEFAULT_SUCCESS_THRESHOLD) -> None:
         self.job_id = job_id
+        self.success_threshold = success_threshold
         self.count = 0
         self._rewards_total = 0.0
         self._scored = 0
         self._min: float | None = None
         self._max: float | None = None
         self._steps = 0
-        self._statuses: Counter[str] = Counter()
+        self._outcomes: Counter[str] = Counter()
+        self._kinds: Counter[str] = Counter()
 
     def add(self, trajectory: Trajectory) -> None:
         """Count one trajectory in."""
         self.count += 1
         self._steps += len(trajectory.trajectory)
-        self._statuses[trajectory_outcome(trajectory.reward, trajectory.error)] += 1
-        reward = trajectory.reward
+        self._outcomes[trajectory.outcome(self.success_threshold)] += 1
+        kind = trajectory.effective_error_kind
+        if kind is not None:
+            self._kinds[kind] += 1
+        reward = trajectory.counted_reward
         if reward is not None:
             self._scored += 1
             self._rewards_total += reward
@@ -79,17 +94,23 @@ class SummaryBuilder:
 
     def result(self) -> JobSummary:
         """The summary of what was added so far."""
-        successes = self._statuses["success"]
+        successes = self._outcomes["success"]
+        excluded = self._outcomes["excluded"]
+        counted = self.count - excluded
         return JobSummary(
             job_id=self.job_id,
+            success_threshold=self.success_threshold,
             trajectories=self.count,
+            counted=counted,
+            excluded=excluded,
             scored=self._scored,
             mean_reward=self._rewards_total / self._scored if self._scored else None,
             min_reward=self._min,
             max_reward=self._max,
             successes=successes,
-            success_rate=successes / self.count if self.count else None,
-            errors=self._statuses["error"],
+            success_rate=successes / counted if counted else None,
+            errors=sum(self._kinds.values()),
             steps=self._steps,
-            by_status={k: self._statuses[k] for k in ("success", "fail", "error", "unscored") if self._statuses[k]},
+            by_outcome={k: self._outcomes[k] for k in OUTCOMES if self._outcomes[k]},
+            by_error_kind=dict(sorted(self._kinds.items())),
         )

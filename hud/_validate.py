@@ -6,10 +6,18 @@ import json
 import math
 from typing import Any
 
-from hud._wire import MAX_ID_LENGTH, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_LENGTH
+from hud._wire import MAX_ERROR_LENGTH, MAX_ID_LENGTH, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_LENGTH
 from hud.errors import InvalidInputError
 
-__all__ = ["check_id", "check_metadata", "check_name", "check_optional_text", "check_page_size", "check_reward"]
+__all__ = [
+    "check_id",
+    "check_metadata",
+    "check_name",
+    "check_optional_text",
+    "check_page_size",
+    "check_reward",
+    "error_text",
+]
 
 
 def _check_text(what: str, value: object, max_length: int) -> str:
@@ -117,3 +125,11 @@ def check_page_size(value: object, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
         raise InvalidInputError(f"page_size must be an int from 1 to {high}, got {value!r}")
     return value
+
+
+def error_text(exc: BaseException, prefix: str = "") -> str:
+    """An exception as an error the server accepts: `Type: message`, NUL and lone surrogates replaced,
+    at most MAX_ERROR_LENGTH characters (an agent's exception text is whatever the agent made it)."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = (prefix + text).replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return text[:MAX_ERROR_LENGTH]

@@ -10,8 +10,11 @@ from __future__ import annotations
 import ipaddress
 
 __all__ = [
+    "DEFAULT_JOB_LEASE",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_SUCCESS_THRESHOLD",
+    "ENVIRONMENT_PAGE_MAX",
+    "ERROR_KINDS",
     "FINAL_STATUSES",
     "IDEMPOTENCY_KEY_HEADER",
     "IN_FLIGHT_HEADER",
@@ -31,8 +34,13 @@ __all__ = [
     "MAX_STATUS_LENGTH",
     "MAX_STEPS_PER_APPEND",
     "NEXT_CURSOR_HEADER",
+    "NOT_COUNTED_KINDS",
+    "OUTCOMES",
     "REPLAYED_HEADER",
     "TRAJECTORY_PAGE_MAX",
+    "counted_reward",
+    "counts",
+    "effective_error_kind",
     "is_loopback_host",
     "succeeded",
     "trajectory_outcome",
@@ -62,6 +70,7 @@ MAX_STEPS_PER_APPEND = 1000
 JOB_PAGE_MAX = 1000
 JOB_PAGE_DEFAULT = 100
 TRAJECTORY_PAGE_MAX = 10000
+ENVIRONMENT_PAGE_MAX = 1000
 #: Compact UTF-8 JSON.
 MAX_METADATA_BYTES = 1024 * 1024
 #: Objects and arrays, the body itself being the first level.
@@ -78,15 +87,54 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 # -- job statuses ----------------------------------------------------------------------------------
 
 #: The statuses the SDK and the server set. `status` is a free string on the wire: a client must
-#: accept any other value the platform adds.
-JOB_STATUSES = ("created", "running", "completed", "failed", "cancelled")
+#: accept any other value the platform adds. `crashed`: the process running the job stopped sending
+#: heartbeats for longer than the job's lease (a heartbeat makes it `running` again).
+JOB_STATUSES = ("created", "running", "completed", "failed", "cancelled", "crashed")
 #: Statuses after which a job changes no more by itself.
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+#: Seconds without a heartbeat after which the server calls a `running` job `crashed`.
+DEFAULT_JOB_LEASE = 60.0
 
 # -- scoring -----------------------------------------------------------------------------------------
 
+#: Why a trajectory ended in error. `agent`: the agent's code raised; `timeout`: its time ran out;
+#: `infrastructure`: creating or talking to the environment or the server failed (or an exception
+#: the user declared as such); `cancelled`: the run was cancelled (Ctrl-C, SIGTERM, a cancelled job);
+#: `crashed`: the process running it died (its job's lease ran out).
+ERROR_KINDS = ("agent", "timeout", "infrastructure", "cancelled", "crashed")
+#: Error kinds that say nothing about the agent: excluded from means and success rates, and what a
+#: resume runs again. `agent` and `timeout` count as failures of the agent.
+NOT_COUNTED_KINDS = frozenset({"infrastructure", "cancelled", "crashed"})
+#: How a trajectory counts (`trajectory_outcome`).
+OUTCOMES = ("success", "fail", "unscored", "excluded")
+
 #: A trajectory succeeded when its reward is at least this, unless a caller says otherwise.
 DEFAULT_SUCCESS_THRESHOLD = 1.0
+
+
+def effective_error_kind(error: str | None, error_kind: str | None) -> str | None:
+    """The error kind a trajectory counts with: its own, else `agent` when it has an error (a
+    trajectory recorded without kinds, by an older client or the platform), else None."""
+    if error_kind is not None:
+        return error_kind
+    return "agent" if error else None
+
+
+def counts(error: str | None, error_kind: str | None) -> bool:
+    """Whether a trajectory counts in means and success rates (its error kind says something about
+    the agent, or it has none)."""
+    return effective_error_kind(error, error_kind) not in NOT_COUNTED_KINDS
+
+
+def counted_reward(reward: float | None, error: str | None, error_kind: str | None) -> float | None:
+    """The reward a trajectory counts with: None when it does not count or was never scored; 0 for
+    a failure of the agent (`agent`, `timeout`) that was given no reward."""
+    kind = effective_error_kind(error, error_kind)
+    if kind in NOT_COUNTED_KINDS:
+        return None
+    if reward is None and kind is not None:
+        return 0.0
+    return reward
 
 
 def succeeded(reward: float | None, threshold: float = DEFAULT_SUCCESS_THRESHOLD) -> bool:
@@ -98,13 +146,20 @@ def succeeded(reward: float | None, threshold: float = DEFAULT_SUCCESS_THRESHOLD
     return reward is not None and reward >= threshold
 
 
-def trajectory_outcome(reward: float | None, error: str | None, threshold: float = DEFAULT_SUCCESS_THRESHOLD) -> str:
-    """How a trajectory ended: `error` (it has an error), `success`, `fail`, or `unscored` (no reward)."""
-    if error:
-        return "error"
-    if reward is None:
+def trajectory_outcome(
+    reward: float | None,
+    error: str | None,
+    error_kind: str | None = None,
+    threshold: float = DEFAULT_SUCCESS_THRESHOLD,
+) -> str:
+    """How a trajectory counts: `excluded` (an error kind that says nothing about the agent),
+    `unscored` (counted, but no reward and no error), `success` or `fail` (of `OUTCOMES`)."""
+    if not counts(error, error_kind):
+        return "excluded"
+    value = counted_reward(reward, error, error_kind)
+    if value is None:
         return "unscored"
-    return "success" if succeeded(reward, threshold) else "fail"
+    return "success" if succeeded(value, threshold) else "fail"
 
 
 # -- addresses -------------------------------------------------------------------------------------

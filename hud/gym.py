@@ -9,6 +9,9 @@ async with await hud.gym.make("my-gym", task_id="t-1") as env:
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -16,14 +19,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from hud import _api
-from hud._validate import check_id, check_metadata, check_optional_text, check_reward
-from hud._wire import MAX_ACTION_DEPTH
-from hud.errors import ConflictError, InvalidInputError
+from hud._lifecycle import keep
+from hud._validate import check_id, check_metadata, check_optional_text, check_reward, error_text
+from hud._wire import ERROR_KINDS, MAX_ACTION_DEPTH
+from hud.errors import ConflictError, HudError, InvalidInputError
 from hud.job import Job, current_job, settings_of
 from hud.settings import Settings, settings_for
 from hud.trajectory import Trajectory, TrajectoryStep
 
 __all__ = ["Environment", "make"]
+
+logger = logging.getLogger("hud")
 
 
 class _Created(BaseModel):
@@ -35,7 +41,12 @@ class Environment:
     """An open environment on the server. Record steps as they happen, then close it.
 
     Each recorded step is sent at once, so a crashed agent loses nothing it recorded. Used as an async
-    context manager it closes itself on the way out, recording the error when the block raised.
+    context manager it closes itself on the way out, recording why when the block raised:
+    `error_kind` `timeout` for a `TimeoutError` (also from `asyncio.timeout` around the block),
+    `cancelled` for a cancellation, `infrastructure` for an SDK error (the server could not be
+    reached or refused) or an exception type given as `infra_errors`, else `agent`. The block's own
+    exception always propagates: when closing fails too, that failure is logged, never raised
+    in its place.
 
     Attributes:
         id: The environment's id (also the id of the trajectory it leaves).
@@ -54,6 +65,7 @@ class Environment:
         task_id: str | None,
         metadata: dict[str, Any] | None,
         settings: Settings,
+        infra_errors: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.id = id
         self.job_id = job_id
@@ -61,7 +73,12 @@ class Environment:
         self.task_id = task_id
         self.metadata = metadata
         self._settings = settings
+        self._infra_errors = infra_errors
         self._trajectory: Trajectory | None = None
+        self._opened = time.monotonic()
+        # When the previous step ended (at first, when the environment was made): the default start
+        # of the next step.
+        self._last_end = datetime.now(UTC)
 
     def __repr__(self) -> str:
         return f"Environment(id={self.id!r}, gym_id={self.gym_id!r}, job_id={self.job_id!r}, closed={self.closed})"
@@ -86,7 +103,8 @@ class Environment:
             observation_text: What the agent read.
             observation_url: Where an observation (a screenshot, say) is stored.
             actions: The actions the agent took, each a JSON object.
-            start_timestamp: When the step began (default: now).
+            start_timestamp: When the step began (default: when the previous step ended, or the
+                environment was made, for the first).
             end_timestamp: When it ended (default: now).
         """
         if self.closed:
@@ -98,24 +116,35 @@ class Environment:
         for what, text in (("observation_text", observation_text), ("observation_url", observation_url)):
             if text is not None and not isinstance(text, str):
                 raise InvalidInputError(f"{what} must be a string or None, got {type(text).__name__}")
-        now = datetime.now(UTC)
+        end = end_timestamp or datetime.now(UTC)
         step = TrajectoryStep(
             observation_text=observation_text,
             observation_url=observation_url,
             actions=actions or [],
-            start_timestamp=start_timestamp or now,
-            end_timestamp=end_timestamp or now,
+            start_timestamp=start_timestamp or self._last_end,
+            end_timestamp=end,
         )
         await _api.append_steps(self._settings, self.id, [step])
+        self._last_end = end
         return step
 
-    async def close(self, reward: float | None = None, logs: str | None = None, error: str | None = None) -> Trajectory:
+    async def close(
+        self,
+        reward: float | None = None,
+        logs: str | None = None,
+        error: str | None = None,
+        *,
+        error_kind: str | None = None,
+    ) -> Trajectory:
         """Close the environment, leaving its trajectory on the job; returns that trajectory.
 
         Args:
             reward: The run's reward (a finite number).
             logs: Free text.
             error: What went wrong, when the run failed.
+            error_kind: Why it failed: `agent`, `timeout`, `infrastructure`, `cancelled` or `crashed`
+                (`infrastructure`, `cancelled` and `crashed` runs are left out of scores). Default:
+                `agent` when `error` is given.
 
         Raises:
             ConflictError: it was closed already.
@@ -126,7 +155,11 @@ class Environment:
         for what, text in (("logs", logs), ("error", error)):
             if text is not None and not isinstance(text, str):
                 raise InvalidInputError(f"{what} must be a string or None, got {type(text).__name__}")
-        self._trajectory = await _api.close_environment(self._settings, self.id, reward=checked, logs=logs, error=error)
+        if error_kind is not None and error_kind not in ERROR_KINDS:
+            raise InvalidInputError(f"error_kind must be one of {', '.join(ERROR_KINDS)} or None, got {error_kind!r}")
+        self._trajectory = await _api.close_environment(
+            self._settings, self.id, reward=checked, logs=logs, error=error, error_kind=error_kind
+        )
         return self._trajectory
 
     async def __aenter__(self) -> Environment:
@@ -137,7 +170,47 @@ class Environment:
     ) -> None:
         if self.closed:
             return
-        await self.close(error=None if exc is None else f"{type(exc).__name__}: {exc}")
+        if exc is None:
+            await self.close()
+            return
+        if isinstance(exc, asyncio.CancelledError):
+            # Whether this is a timeout (asyncio.timeout turns it into TimeoutError just outside this
+            # block) or a cancellation is only known once it has settled: close just after.
+            task = asyncio.current_task()
+            if task is not None:
+                keep(asyncio.ensure_future(self._close_once_settled(task)))
+            return
+        kind, message = self._classify(exc)
+        await self._close_quietly(message, kind)
+
+    def _classify(self, exc: BaseException) -> tuple[str, str]:
+        elapsed = time.monotonic() - self._opened
+        if isinstance(exc, TimeoutError):
+            return "timeout", error_text(exc, f"timed out after {elapsed:.1f} s: ")
+        if isinstance(exc, (HudError, *self._infra_errors)):
+            return "infrastructure", error_text(exc)
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
+            return "cancelled", error_text(exc, f"cancelled after {elapsed:.1f} s: ")
+        return "agent", error_text(exc)
+
+    async def _close_once_settled(self, task: asyncio.Task[Any]) -> None:
+        await asyncio.sleep(0)
+        elapsed = time.monotonic() - self._opened
+        cancelled = task.cancelled() if task.done() else task.cancelling() > 0
+        if cancelled:
+            await self._close_quietly(f"cancelled after {elapsed:.1f} s", "cancelled")
+        else:
+            await self._close_quietly(f"timed out after {elapsed:.1f} s", "timeout")
+
+    async def _close_quietly(self, message: str, kind: str) -> None:
+        """Closes with an error; a failure to close is logged, not raised (the caller has its own)."""
+        try:
+            await self.close(error=message, error_kind=kind)
+        except ConflictError:
+            # Closed meanwhile: by the server when its job was cancelled, or crashed.
+            logger.debug("hud: environment %s was already closed", self.id)
+        except HudError as exc:
+            logger.error("hud: could not close environment %s after its run ended (%s): %s", self.id, kind, exc)
 
 
 async def make(
@@ -147,6 +220,7 @@ async def make(
     task_id: str | None = None,
     metadata: dict[str, Any] | None = None,
     api_key: str | None = None,
+    infra_errors: tuple[type[BaseException], ...] = (),
 ) -> Environment:
     """Create an environment of `gym`, linked to a job.
 
@@ -159,8 +233,15 @@ async def make(
         task_id: The task the environment runs, if any.
         metadata: A JSON object stored with the environment.
         api_key: Overrides HUD_API_KEY (default: the linked Job's key, when it was loaded with one).
+        infra_errors: Exception types that mean the infrastructure failed, not the agent (a
+            provider's rate-limit error, say): a block ended by one closes with `error_kind`
+            `infrastructure`, which scores leave out and a resume runs again.
     """
     gym_id = check_id(gym, "gym")
+    if not isinstance(infra_errors, tuple) or not all(
+        isinstance(t, type) and issubclass(t, BaseException) for t in infra_errors
+    ):
+        raise InvalidInputError("infra_errors must be a tuple of exception types")
     target = job if job is not None else current_job()
     if isinstance(target, Job):
         job_id: str | None = target.id
@@ -177,5 +258,11 @@ async def make(
         metadata=check_metadata(metadata),
     )
     return Environment(
-        id=created.id, job_id=job_id, gym_id=gym_id, task_id=task_id, metadata=created.metadata, settings=settings
+        id=created.id,
+        job_id=job_id,
+        gym_id=gym_id,
+        task_id=task_id,
+        metadata=created.metadata,
+        settings=settings,
+        infra_errors=infra_errors,
     )

@@ -17,6 +17,7 @@ trajectories = await j.load_trajectories()
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -28,14 +29,20 @@ from typing import Any, ParamSpec, TypeVar
 from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 
 from hud import _api
-from hud._constants import JOB_PAGE_SIZE, TRAJECTORY_PAGE_SIZE
+from hud._constants import ENVIRONMENT_PAGE_SIZE, FINAL_STATUS_MAX_RETRIES, JOB_PAGE_SIZE, TRAJECTORY_PAGE_SIZE
+from hud._lifecycle import Heartbeat, PendingCloses, TerminateAsCancel, pending_closes
 from hud._summary import JobSummary, SummaryBuilder
 from hud._terminal import printable
-from hud._validate import check_id, check_metadata, check_name, check_optional_text, check_page_size
-from hud._wire import JOB_PAGE_MAX, MAX_ERROR_LENGTH, TRAJECTORY_PAGE_MAX
+from hud._validate import check_id, check_metadata, check_name, check_optional_text, check_page_size, error_text
+from hud._wire import (
+    DEFAULT_SUCCESS_THRESHOLD,
+    ENVIRONMENT_PAGE_MAX,
+    JOB_PAGE_MAX,
+    TRAJECTORY_PAGE_MAX,
+)
 from hud.errors import HudError, InvalidInputError, ServerError
 from hud.settings import Settings, settings_for
-from hud.trajectory import Trajectory
+from hud.trajectory import EnvironmentInfo, Trajectory
 
 __all__ = ["Job", "JobSummary", "create_job", "current_job", "iter_jobs", "job", "load_job"]
 
@@ -66,6 +73,8 @@ class Job(BaseModel):
     status: str
     error: str | None = None
     """Extension: why the job failed, when it did."""
+    heartbeat_at: datetime | None = None
+    """Extension: when the process running the job last renewed its lease (None: it never did)."""
 
     # The key this Job was loaded with, reused by its methods; private attributes stay out of repr.
     _api_key: SecretStr | None = PrivateAttr(default=None)
@@ -120,20 +129,54 @@ class Job(BaseModel):
                 return
             cursors.check(cursor)
 
-    async def summary(self, *, api_key: str | None = None) -> JobSummary:
-        """The numbers of the job's trajectories: count, mean reward, success rate, errors, by status.
+    async def iter_environments(
+        self, *, state: str | None = None, api_key: str | None = None, page_size: int = ENVIRONMENT_PAGE_SIZE
+    ) -> AsyncIterator[EnvironmentInfo]:
+        """Yield the job's environments, oldest first, a page at a time (extension).
 
-        Computed here from `iter_trajectories`, a page at a time (flat memory), so it works against
-        the platform, a `hud server` and the embedded default alike.
+        Open ones are those still running (or abandoned by a process that has not yet been called
+        crashed); closed ones have left their trajectory.
+
+        Args:
+            state: `open` or `closed` for only those; None for all.
+            api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+            page_size: Environments per request (1 to 1000).
+        """
+        if state not in (None, "open", "closed"):
+            raise InvalidInputError(f"state must be 'open', 'closed' or None, got {state!r}")
+        check_page_size(page_size, ENVIRONMENT_PAGE_MAX)
+        settings = self._settings(api_key)
+        cursors = _Cursors("listJobEnvironments")
+        cursor: str | None = None
+        while True:
+            page = await _api.list_job_environments(
+                settings, _EnvironmentPage, self.id, limit=page_size, cursor=cursor, state=state
+            )
+            for item in page.items:
+                yield item
+            if page.next_cursor is None:
+                return
+            cursor = cursors.check(page.next_cursor)
+
+    async def summary(
+        self, *, api_key: str | None = None, success_threshold: float = DEFAULT_SUCCESS_THRESHOLD
+    ) -> JobSummary:
+        """The numbers of the job's trajectories: count, mean reward, success rate, errors, by outcome.
+
+        `infrastructure`, `cancelled` and `crashed` trajectories are counted apart and left out of the
+        mean and the success rate; `agent` and `timeout` errors count as failures (reward 0 when none
+        was given). Computed here from `iter_trajectories`, a page at a time (flat memory), so it
+        works against the platform, a `hud server` and the embedded default alike.
 
         Args:
             api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+            success_threshold: A trajectory succeeded when its reward is at least this.
 
         Example:
             >>> summary = await job.summary()  # doctest: +SKIP
-            >>> summary.trajectories, summary.mean_reward, summary.by_status  # doctest: +SKIP
+            >>> summary.counted, summary.mean_reward, summary.by_outcome  # doctest: +SKIP
         """
-        builder = SummaryBuilder(self.id)
+        builder = SummaryBuilder(self.id, success_threshold)
         async for trajectory in self.iter_trajectories(api_key=api_key):
             builder.add(trajectory)
         return builder.result()
@@ -231,6 +274,11 @@ class _JobPage(BaseModel):
     next_cursor: str | None = None
 
 
+class _EnvironmentPage(BaseModel):
+    items: list[EnvironmentInfo]
+    next_cursor: str | None = None
+
+
 async def iter_jobs(
     *, status: str | None = None, name: str | None = None, api_key: str | None = None, page_size: int = JOB_PAGE_SIZE
 ) -> AsyncIterator[Job]:
@@ -321,43 +369,73 @@ def job(
         @functools.wraps(fn)
         async def run(*args: P.args, **kwargs: P.kwargs) -> R:
             created = await create_job(name, metadata=metadata)
-            token = _current_job.set(created)
-            try:
-                await _set_status(created, "running")
-                try:
-                    result = await fn(*args, **kwargs)
-                except asyncio.CancelledError:
-                    await _set_final_status(created, "cancelled", None)
-                    raise
-                except BaseException as exc:
-                    message = f"{type(exc).__name__}: {exc}"
-                    await _set_final_status(created, "failed", message[:MAX_ERROR_LENGTH])
-                    raise
-                await _set_final_status(created, "completed", None)
-                return result
-            finally:
-                _current_job.reset(token)
+            async with running(created):
+                return await fn(*args, **kwargs)
 
         return run
 
     return decorate
 
 
-async def _set_status(target: Job, status: str, error: str | None = None) -> None:
-    if error is None:
-        await _api.update_job(target._settings(None), Job, target.id, status=status)
-    else:
-        await _api.update_job(target._settings(None), Job, target.id, status=status, error=error)
+@contextlib.asynccontextmanager
+async def running(target: Job) -> AsyncIterator[Job]:
+    """The lifecycle of a job run by this process: `running`, held by heartbeats, then final.
 
-
-async def _set_final_status(target: Job, status: str, error: str | None) -> None:
-    """Record how a call ended, without masking its result or the exception already on its way."""
+    The job is `running` (the active job of the block, `current_job()`) and its lease is renewed in
+    the background. The block's end sets `completed`; an exception `failed` (with its message as the
+    job's error) and a cancellation (Ctrl-C, SIGTERM) `cancelled`. The final status is retried
+    longer than ordinary calls; if it still fails, the failure is logged and the block's own
+    outcome (its return, its exception) stands unchanged: the server's lease then calls the job
+    crashed. Environments closing in the background are waited for first.
+    """
+    token = _current_job.set(target)
+    closes = PendingCloses()
+    closes_token = pending_closes.set(closes)
+    settings = target._settings(None)
+    heartbeat = Heartbeat(
+        lambda: _api.heartbeat_job(settings.model_copy(update={"max_retries": 0}), Job, target.id),
+        settings.heartbeat_interval,
+        f"job {target.id}",
+    )
     try:
-        await _set_status(target, status, error)
+        with TerminateAsCancel.guard():
+            await _set_status(target, "running")
+            heartbeat.start()
+            try:
+                yield target
+            except asyncio.CancelledError:
+                await _finish(target, "cancelled", None, closes, heartbeat)
+                raise
+            except BaseException as exc:
+                await _finish(target, "failed", error_text(exc), closes, heartbeat)
+                raise
+            await _finish(target, "completed", None, closes, heartbeat)
+    finally:
+        await heartbeat.stop()
+        pending_closes.reset(closes_token)
+        _current_job.reset(token)
+
+
+async def _finish(target: Job, status: str, error: str | None, closes: PendingCloses, heartbeat: Heartbeat) -> None:
+    """Waits for background closes, stops the heartbeats, and sets the final status without raising."""
+    await closes.wait()
+    await heartbeat.stop()
+    settings = target._settings(None)
+    settings = settings.model_copy(update={"max_retries": max(settings.max_retries, FINAL_STATUS_MAX_RETRIES)})
+    try:
+        if error is None:
+            await _api.update_job(settings, Job, target.id, status=status)
+        else:
+            await _api.update_job(settings, Job, target.id, status=status, error=error)
     except HudError as exc:
         logger.error(
-            "hud: could not set job %s to %r after its call ended (%s); the call's own outcome stands",
+            "hud: could not set job %s to %r after its call ended (%s); the call's own outcome stands "
+            "(the server's lease will mark the job crashed)",
             target.id,
             status,
             exc,
         )
+
+
+async def _set_status(target: Job, status: str) -> None:
+    await _api.update_job(target._settings(None), Job, target.id, status=status)

@@ -7,6 +7,7 @@
 | `timeout` (seconds) | `HUD_TIMEOUT` | 30 |
 | `max_retries` | `HUD_MAX_RETRIES` | 8 |
 | `home` | `HUD_HOME` | `~/.hud` |
+| `heartbeat_interval` (seconds) | `HUD_HEARTBEAT_INTERVAL` | 10 |
 
 With neither a key nor a base URL the SDK runs the reference server in-process on a SQLite file in
 `home` (the embedded default). A key without a base URL means the HUD platform; both, your server
@@ -23,7 +24,13 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hud._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, PLATFORM_BASE_URL, default_home
+from hud._constants import (
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    PLATFORM_BASE_URL,
+    default_home,
+)
 
 __all__ = ["Settings", "get_settings", "settings_for"]
 
@@ -48,6 +55,7 @@ class Settings(BaseSettings):
     timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=20)
     home: Path = Field(default_factory=default_home)
+    heartbeat_interval: float = Field(default=DEFAULT_HEARTBEAT_INTERVAL, gt=0)
 
     @field_validator("api_key", mode="before")
     @classmethod

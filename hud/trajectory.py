@@ -1,4 +1,5 @@
-"""What a closed environment leaves on its job: a `Trajectory` of `TrajectoryStep`s."""
+"""What environments leave on their job: a `Trajectory` of `TrajectoryStep`s once closed, and an
+`EnvironmentInfo` for each environment, open or closed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Trajectory", "TrajectoryStep"]
+from hud._wire import DEFAULT_SUCCESS_THRESHOLD, counted_reward, counts, effective_error_kind, trajectory_outcome
+
+__all__ = ["EnvironmentInfo", "Trajectory", "TrajectoryStep"]
 
 
 class TrajectoryStep(BaseModel):
@@ -28,7 +31,10 @@ class TrajectoryStep(BaseModel):
 class Trajectory(BaseModel):
     """The record of one environment's run on a job: its steps, reward, logs and error.
 
-    `id` is the id of the environment that left it.
+    `id` is the id of the environment that left it. The fields after `trajectory` are extensions of
+    the reference server (None from a server that does not send them): which task and gym the
+    environment ran, its metadata, when it was created and closed, and why it ended in error
+    (`error_kind`: `agent`, `timeout`, `infrastructure`, `cancelled` or `crashed`).
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -38,9 +44,63 @@ class Trajectory(BaseModel):
     logs: str | None = None
     error: str | None = None
     trajectory: list[TrajectoryStep] = Field(default_factory=list)
+    task_id: str | None = None
+    gym_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    closed_at: datetime | None = None
+    error_kind: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from the environment's creation to its close, when both are known."""
+        if self.created_at is None or self.closed_at is None:
+            return None
+        return (self.closed_at - self.created_at).total_seconds()
+
+    @property
+    def counts(self) -> bool:
+        """Whether it counts in means and success rates (`infrastructure`, `cancelled` and `crashed`
+        runs say nothing about the agent, and are what a resume runs again)."""
+        return counts(self.error, self.error_kind)
+
+    @property
+    def counted_reward(self) -> float | None:
+        """The reward it counts with: None when excluded or unscored, 0 for an agent failure without one."""
+        return counted_reward(self.reward, self.error, self.error_kind)
+
+    def outcome(self, success_threshold: float = DEFAULT_SUCCESS_THRESHOLD) -> str:
+        """`success`, `fail`, `unscored` or `excluded` (see `counts`), for a reward threshold."""
+        return trajectory_outcome(self.reward, self.error, self.error_kind, success_threshold)
+
+    @property
+    def effective_error_kind(self) -> str | None:
+        """Its error kind; `agent` for an error recorded without one (older clients, the platform)."""
+        return effective_error_kind(self.error, self.error_kind)
 
     def _repr_html_(self) -> str:
         """HTML for notebooks (Jupyter calls this): outcome and first steps, every value escaped."""
         from hud._display import trajectory_html
 
         return trajectory_html(self)
+
+
+class EnvironmentInfo(BaseModel):
+    """An environment of a job, open or closed (extension of the reference server).
+
+    Attributes:
+        state: `open` until it is closed (then its trajectory is on the job).
+        step_count: Steps recorded so far.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    job_id: str | None = None
+    gym_id: str
+    task_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    created_at: datetime
+    closed_at: datetime | None = None
+    step_count: int = 0
+    state: str

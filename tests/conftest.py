@@ -53,6 +53,10 @@ def remote(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
     monkeypatch.setattr("hud._api.BACKOFF_BASE", 0.0)
     get_settings.cache_clear()
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        # A server without heartbeats, as the platform: `@job` sends one, hears 404 and stops.
+        router.post(path__regex=r"^/v2/jobs/[^/]+/heartbeat$", name="heartbeat").respond(
+            404, json={"detail": "no such path"}
+        )
         yield router
 
 

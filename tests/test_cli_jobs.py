@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -91,10 +92,11 @@ def test_jobs_show_summarises(job_id: str) -> None:
     assert code == 0
     fields = dict(line.split(None, 1) if " " in line else (line, "") for line in out.splitlines())
     lines = {line.split("  ")[0]: line.split("  ")[-1].strip() for line in out.splitlines()}
-    assert lines["trajectories"] == "3"
+    assert lines["trajectories"] == "3 (3 counted, 0 excluded)"
+    assert lines["open environments"] == "0"
     assert lines["mean reward"] == "0.500"
-    assert lines["success rate"] == "33.3%"
-    assert lines["errors"] == "1"
+    assert lines["success rate"] == "33.3% (reward >= 1)"
+    assert lines["errors"] == "1 (agent 1)"
     assert fields["status"].strip() == "completed"
 
 
@@ -127,7 +129,16 @@ def test_trajectories_table_is_readable(job_id: str) -> None:
 
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["ID", "REWARD", "STEPS", "ERROR"]
+    assert lines[0].split("  ") and [h for h in re.split(r"\s{2,}", lines[0].strip())] == [
+        "ID",
+        "TASK",
+        "REWARD",
+        "OUTCOME",
+        "ERROR KIND",
+        "STEPS",
+        "DURATION",
+        "ERROR",
+    ]
     assert len(lines) == 5
     assert "boom, with a comma and a newline" in out
 
@@ -147,6 +158,45 @@ def test_bad_input_is_one_line_too(job_id: str) -> None:
 
     assert code == 1
     assert err.strip() == "Error: job_id must not be '..'"
+
+
+async def _with_open_environment() -> tuple[str, str]:
+    target = await create_job("to-clean-up")
+    env = await hud.gym.make("gym", job=target, task_id="t-open")
+    await env.record_step(observation_text="kept")
+    await target.update(status="running")
+    return target.id, env.id
+
+
+def test_show_counts_open_environments_and_cancel_closes_them() -> None:
+    job_id, env_id = asyncio.run(_with_open_environment())
+    code, out, _ = _invoke("jobs", "show", job_id)
+    assert code == 0 and re.search(r"^open environments +1$", out, re.M)
+
+    code, out, err = _invoke("jobs", "cancel", job_id)
+    assert (code, out) == (0, "") and f"job {job_id} is cancelled" in err
+    code, out, _ = _invoke("jobs", "trajectories", job_id, "--format", "csv")
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert (row["id"], row["task_id"], row["gym_id"], row["error_kind"], row["outcome"]) == (
+        env_id,
+        "t-open",
+        "gym",
+        "cancelled",
+        "excluded",
+    )
+    assert row["steps"] == "1" and float(row["duration"]) >= 0 and row["created_at"] <= row["closed_at"]
+    code, out, _ = _invoke("jobs", "show", job_id)
+    assert re.search(r"^open environments +0$", out, re.M) and re.search(r"^status +cancelled$", out, re.M)
+
+
+def test_set_status_by_hand(job_id: str) -> None:
+    code, _, err = _invoke("jobs", "set-status", job_id, "failed", "--error", "found broken by hand")
+    assert code == 0 and "is failed" in err
+    code, out, _ = _invoke("jobs", "show", job_id, "--format", "json")
+    shown = json.loads(out)
+    assert (shown["status"], shown["error"]) == ("failed", "found broken by hand")
+    code, _, err = _invoke("jobs", "set-status", job_id, "")
+    assert code == 1 and "status" in err
 
 
 def test_list_quiet_prints_only_ids_newest_first(job_id: str) -> None:

@@ -211,10 +211,19 @@ _FINAL_UPDATE_FAILURES = {
 
 
 def _fails_after_running(remote: respx.MockRouter, failure: Any) -> respx.Route:
-    """Creating the job and setting it running work; every later update of it fails."""
+    """Creating the job, setting it running and its heartbeats work; every later update of it fails."""
     remote.post("/v2/jobs").respond(200, json=job_payload("j-1"))
+    remote.post("/v2/jobs/j-1/heartbeat").respond(200, json=job_payload("j-1", status="running"))
     update = remote.patch("/v2/jobs/j-1")
-    update.side_effect = [httpx.Response(200, json=job_payload("j-1", status="running")), *[failure] * 10]
+    answers = iter([httpx.Response(200, json=job_payload("j-1", status="running"))])
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        reply = next(answers, failure)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    update.side_effect = answer
     return update
 
 

@@ -28,7 +28,10 @@ async def test_summary_of_a_job_on_the_embedded_default(embedded: Path) -> None:
     job = await create_job("summed")
     assert (await job.summary()).model_dump() == {
         "job_id": job.id,
+        "success_threshold": 1.0,
         "trajectories": 0,
+        "counted": 0,
+        "excluded": 0,
         "scored": 0,
         "mean_reward": None,
         "min_reward": None,
@@ -37,19 +40,35 @@ async def test_summary_of_a_job_on_the_embedded_default(embedded: Path) -> None:
         "success_rate": None,
         "errors": 0,
         "steps": 0,
-        "by_status": {},
+        "by_outcome": {},
+        "by_error_kind": {},
     }
-    for reward, error in ((1.0, None), (0.0, None), (0.5, None), (None, "crashed"), (None, None), (2.0, None)):
+    closes: list[tuple[float | None, str | None, str | None]] = [
+        (1.0, None, None),
+        (0.0, None, None),
+        (0.5, None, None),
+        (None, "crashed", None),  # an error without a kind: the agent's, counted as 0
+        (None, None, None),  # unscored
+        (2.0, None, None),
+        (None, "slow", "timeout"),  # the agent's too: 0
+        (1.0, "rate limited", "infrastructure"),  # left out
+        (None, "ctrl-c", "cancelled"),  # left out
+    ]
+    for reward, error, kind in closes:
         async with await hud.gym.make("g", job=job) as env:
             await env.record_step(observation_text="o")
-            await env.close(reward=reward, error=error)
+            await env.close(reward=reward, error=error, error_kind=kind)
     summary = await job.summary()
-    assert summary.trajectories == 6 and summary.scored == 4 and summary.steps == 6
-    assert summary.mean_reward == (1.0 + 0.0 + 0.5 + 2.0) / 4
+    assert (summary.trajectories, summary.counted, summary.excluded, summary.scored) == (9, 7, 2, 6)
+    assert summary.steps == 9
+    assert summary.mean_reward == (1.0 + 0.0 + 0.5 + 0.0 + 2.0 + 0.0) / 6
     assert (summary.min_reward, summary.max_reward) == (0.0, 2.0)
-    assert summary.successes == 2 and summary.success_rate == 2 / 6
-    assert summary.errors == 1
-    assert summary.by_status == {"success": 2, "fail": 2, "error": 1, "unscored": 1}
+    assert summary.successes == 2 and summary.success_rate == 2 / 7
+    assert summary.errors == 4
+    assert summary.by_outcome == {"success": 2, "fail": 4, "unscored": 1, "excluded": 2}
+    assert summary.by_error_kind == {"agent": 1, "cancelled": 1, "infrastructure": 1, "timeout": 1}
+    lenient = await job.summary(success_threshold=0.5)
+    assert lenient.successes == 3 and lenient.success_threshold == 0.5
 
 
 async def test_summary_agrees_with_the_dashboard_rule_when_paging(embedded: Path) -> None:
@@ -57,7 +76,7 @@ async def test_summary_agrees_with_the_dashboard_rule_when_paging(embedded: Path
     for i in range(7):
         async with await hud.gym.make("g", job=job) as env:
             await env.close(reward=float(i % 2))
-    assert (await job.summary()).by_status == {"success": 3, "fail": 4}
+    assert (await job.summary()).by_outcome == {"success": 3, "fail": 4}
 
 
 def test_job_html_escapes_everything() -> None:
@@ -92,25 +111,32 @@ def test_trajectory_html_shows_steps_escaped_and_caps_long_ones() -> None:
     shown = _visible(markup)
     assert HOSTILE in shown and "1500 ms" in shown and '{"type": "<b>click</b>"}' in shown
     assert "obs-49" in shown and "obs-50" not in shown and "and 10 more steps" in shown
-    assert re.search(r"status\s+error\s+reward\s+0.25", shown)  # an error outranks the reward
+    # An error without a kind is the agent's; the reward it was given stands.
+    assert re.search(r"outcome\s+fail\s+reward\s+0.25", shown)
+    assert re.search(r"error\s+agent", shown)
 
 
 def test_summary_html() -> None:
     summary = JobSummary(
         job_id="<j>",
-        trajectories=4,
+        success_threshold=1.0,
+        trajectories=5,
+        counted=4,
+        excluded=1,
         scored=3,
         mean_reward=0.5,
         min_reward=0.0,
         max_reward=1.0,
         successes=1,
         success_rate=0.25,
-        errors=1,
+        errors=2,
         steps=9,
-        by_status={"success": 1, "fail": 2, "error": 1},
+        by_outcome={"success": 1, "fail": 2, "unscored": 1, "excluded": 1},
+        by_error_kind={"agent": 1, "<k>": 1},
     )
     shown = _visible(summary._repr_html_())
-    assert "<j>" in shown and "25.0%" in shown and "fail: 2" in shown and "4 (3 scored, 9 steps)" in shown
+    assert "<j>" in shown and "25.0%" in shown and "fail: 2" in shown and "<k>: 1" in shown
+    assert "5 (4 counted, 1 excluded, 3 scored, 9 steps)" in shown
     assert "<j>" not in summary._repr_html_()
 
 

@@ -37,6 +37,7 @@ def _query(path: str, method: str, name: str) -> dict[str, Any]:
         ("JOB_PAGE_MAX", _query("/v2/jobs", "get", "limit")["maximum"]),
         ("JOB_PAGE_DEFAULT", _query("/v2/jobs", "get", "limit")["default"]),
         ("TRAJECTORY_PAGE_MAX", _query("/v2/jobs/{job_id}/trajectories", "get", "limit")["maximum"]),
+        ("ENVIRONMENT_PAGE_MAX", _query("/v2/jobs/{job_id}/environments", "get", "limit")["maximum"]),
     ],
 )
 def test_limit_matches_the_spec(limit: str, stated: int) -> None:
@@ -72,16 +73,34 @@ def test_headers_are_the_specs() -> None:
 
 
 @pytest.mark.parametrize(
-    ("reward", "error", "threshold", "outcome"),
+    ("reward", "error", "kind", "threshold", "outcome", "counted"),
     [
-        (1.0, None, 1.0, "success"),
-        (0.999, None, 1.0, "fail"),
-        (0.5, None, 0.5, "success"),
-        (None, None, 1.0, "unscored"),
-        (1.0, "Boom: x", 1.0, "error"),
-        (0.0, "", 0.0, "success"),
+        (1.0, None, None, 1.0, "success", 1.0),
+        (0.999, None, None, 1.0, "fail", 0.999),
+        (0.5, None, None, 0.5, "success", 0.5),
+        (None, None, None, 1.0, "unscored", None),
+        # An error without a kind counts as the agent's: reward 0 unless one was given.
+        (None, "Boom: x", None, 1.0, "fail", 0.0),
+        (1.0, "Boom: x", None, 1.0, "success", 1.0),
+        (None, "slow", "timeout", 0.0, "success", 0.0),
+        (None, "x", "agent", 1.0, "fail", 0.0),
+        # Kinds that say nothing about the agent are excluded, whatever the reward.
+        (1.0, "429", "infrastructure", 1.0, "excluded", None),
+        (None, None, "cancelled", 1.0, "excluded", None),
+        (0.0, "died", "crashed", 0.0, "excluded", None),
+        (0.0, "", None, 0.0, "success", 0.0),
     ],
 )
-def test_outcome_rule(reward: float | None, error: str | None, threshold: float, outcome: str) -> None:
-    assert _wire.trajectory_outcome(reward, error, threshold) == outcome
+def test_outcome_rule(
+    reward: float | None, error: str | None, kind: str | None, threshold: float, outcome: str, counted: float | None
+) -> None:
+    assert _wire.trajectory_outcome(reward, error, kind, threshold) == outcome
+    assert _wire.counted_reward(reward, error, kind) == counted
+    assert _wire.counts(error, kind) == (outcome != "excluded")
     assert _wire.succeeded(reward, threshold) == (reward is not None and reward >= threshold)
+
+
+def test_error_kinds_are_the_specs() -> None:
+    assert set(_wire.ERROR_KINDS) == set(SCHEMAS["ErrorKind"]["enum"])
+    assert set(_wire.ERROR_KINDS) > _wire.NOT_COUNTED_KINDS
+    assert "crashed" in _wire.JOB_STATUSES

@@ -8,6 +8,7 @@ import functools
 import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from datetime import datetime
 from typing import Any, ParamSpec, TextIO
 
 import click
@@ -15,7 +16,8 @@ import click
 from hud._cli._progress import Progress, is_terminal
 from hud._summary import SummaryBuilder
 from hud._terminal import printable
-from hud.errors import HudError
+from hud._wire import DEFAULT_SUCCESS_THRESHOLD
+from hud.errors import HudError, NotFoundError
 from hud.job import Job, iter_jobs, load_job
 from hud.settings import get_settings
 from hud.trajectory import Trajectory
@@ -113,31 +115,51 @@ async def list_jobs(status: str | None, name: str | None, limit: int, fmt: str, 
             out.write(j.model_dump_json() + "\n")
 
 
+_threshold_option = click.option(
+    "--success-threshold",
+    type=float,
+    default=DEFAULT_SUCCESS_THRESHOLD,
+    show_default=True,
+    help="A trajectory succeeded when its reward is at least this.",
+)
+
+
 @jobs.command("show")
 @click.argument("job_id")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_threshold_option
 @_run
-async def show_job(job_id: str, fmt: str) -> None:
-    """Show one job and a summary of its trajectories."""
+async def show_job(job_id: str, fmt: str, success_threshold: float) -> None:
+    """Show a job and a summary of its trajectories.
+
+    Also counts its open environments; --success-threshold sets what counts as a success.
+    """
     loaded = await load_job(job_id)
     out = sys.stdout
     if fmt == "json":
         out.write(loaded.model_dump_json(indent=2) + "\n")
         return
-    builder = SummaryBuilder(loaded.id)
+    builder = SummaryBuilder(loaded.id, success_threshold)
     async for t in _with_progress(loaded.iter_trajectories(), "reading trajectories"):
         builder.add(t)
     summary = builder.result()
+    open_environments = await _count_open(loaded)
+    shown_open = "unknown (not listed by this server)" if open_environments is None else str(open_environments)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in summary.by_error_kind.items())
     fields = [
         ("id", loaded.id),
         ("name", loaded.name),
         ("status", loaded.status),
         ("created", loaded.created_at.isoformat(timespec="seconds")),
         ("metadata", json.dumps(loaded.metadata) if loaded.metadata is not None else ""),
-        ("trajectories", str(summary.trajectories)),
+        ("open environments", shown_open),
+        ("trajectories", f"{summary.trajectories} ({summary.counted} counted, {summary.excluded} excluded)"),
         ("mean reward", "" if summary.mean_reward is None else f"{summary.mean_reward:.3f}"),
-        ("success rate", "" if summary.success_rate is None else f"{summary.success_rate:.1%}"),
-        ("errors", str(summary.errors)),
+        (
+            "success rate",
+            "" if summary.success_rate is None else f"{summary.success_rate:.1%} (reward >= {success_threshold:g})",
+        ),
+        ("errors", f"{summary.errors}" + (f" ({kinds})" if kinds else "")),
     ]
     if loaded.error:
         fields.append(("error", loaded.error))
@@ -149,7 +171,29 @@ async def show_job(job_id: str, fmt: str) -> None:
         out.write(f"{key.ljust(width)}  {shown}\n")
 
 
-_CSV_COLUMNS = ["id", "reward", "steps", "error", "logs"]
+async def _count_open(loaded: Job) -> int | None:
+    """The job's open environments; None against a server without the listing (the platform)."""
+    try:
+        return sum([1 async for _ in loaded.iter_environments(state="open", page_size=1000)])
+    except NotFoundError:
+        return None
+
+
+_CSV_COLUMNS = [
+    "id",
+    "task_id",
+    "gym_id",
+    "reward",
+    "outcome",
+    "error_kind",
+    "error",
+    "steps",
+    "created_at",
+    "closed_at",
+    "duration",
+    "logs",
+    "metadata",
+]
 
 
 async def _with_progress(
@@ -182,8 +226,20 @@ async def list_trajectories(job_id: str, fmt: str) -> None:
     out = sys.stdout
     stream = _with_progress(loaded.iter_trajectories(), "reading trajectories", interleaved=fmt != "table")
     if fmt == "table":
-        rows = [(t.id, _reward(t.reward), len(t.trajectory), _short(t.error)) async for t in stream]
-        _table(["ID", "REWARD", "STEPS", "ERROR"], rows, out)
+        rows = [
+            (
+                t.id,
+                _short(t.task_id, 30),
+                _reward(t.reward),
+                t.outcome(),
+                t.effective_error_kind or "",
+                len(t.trajectory),
+                "" if t.duration is None else f"{t.duration:.1f}s",
+                _short(t.error),
+            )
+            async for t in stream
+        ]
+        _table(["ID", "TASK", "REWARD", "OUTCOME", "ERROR KIND", "STEPS", "DURATION", "ERROR"], rows, out)
     elif fmt == "json":
         # Written as it arrives: a large job never sits in memory whole.
         out.write("[")
@@ -199,4 +255,52 @@ async def list_trajectories(job_id: str, fmt: str) -> None:
         writer = csv.writer(out)
         writer.writerow(_CSV_COLUMNS)
         async for t in stream:
-            writer.writerow([t.id, "" if t.reward is None else repr(t.reward), len(t.trajectory), t.error, t.logs])
+            writer.writerow(
+                [
+                    t.id,
+                    t.task_id,
+                    t.gym_id,
+                    "" if t.reward is None else repr(t.reward),
+                    t.outcome(),
+                    t.effective_error_kind,
+                    t.error,
+                    len(t.trajectory),
+                    _time(t.created_at),
+                    _time(t.closed_at),
+                    "" if t.duration is None else repr(t.duration),
+                    t.logs,
+                    "" if t.metadata is None else json.dumps(t.metadata, ensure_ascii=False),
+                ]
+            )
+
+
+def _time(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+@jobs.command("cancel")
+@click.argument("job_id")
+@_run
+async def cancel_job(job_id: str) -> None:
+    """Cancel a job and close its open environments.
+
+    The job's status becomes `cancelled`, and so does the error kind of its open environments.
+    """
+    updated = await (await load_job(job_id)).update(status="cancelled")
+    click.echo(f"hud: job {updated.id} is {updated.status}", err=True)
+
+
+@jobs.command("set-status")
+@click.argument("job_id")
+@click.argument("status")
+@click.option("--error", "error", default=None, help="Why (shown as the job's error).")
+@_run
+async def set_status(job_id: str, status: str, error: str | None) -> None:
+    """Set a job's status by hand.
+
+    For example `completed` for a job left `crashed`.
+    `cancelled` and `crashed` also close the job's open environments with that error kind;
+    `running` drops the job's lease until its process sends a heartbeat again.
+    """
+    updated = await (await load_job(job_id)).update(status=status, error=error)
+    click.echo(f"hud: job {updated.id} is {updated.status}", err=True)

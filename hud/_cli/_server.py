@@ -141,6 +141,13 @@ _db_option = click.option(
     help="Larger request bodies answer 413. [default: HUD_SERVER_MAX_BODY_BYTES, else 16 MiB]",
 )
 @click.option(
+    "--job-lease",
+    default=None,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="A running job without a heartbeat for this long is crashed. [default: HUD_SERVER_JOB_LEASE, else 60]",
+)
+@click.option(
     "--no-auth",
     is_flag=True,
     default=None,
@@ -177,6 +184,7 @@ def server(
     database_url: str | None,
     workers: int,
     max_body_bytes: int | None,
+    job_lease: float | None,
     no_auth: bool | None,
     dashboard: bool | None,
     allowed_hosts: tuple[str, ...],
@@ -204,6 +212,7 @@ def server(
         "auth": None if no_auth is None else not no_auth,
         "dashboard": dashboard,
         "max_body_bytes": max_body_bytes,
+        "job_lease": job_lease,
         "allowed_hosts": allowed_hosts or None,
         "forwarded_allow_ips": forwarded_allow_ips,
     }

@@ -32,6 +32,7 @@ from hud.server._auth import LOCAL_ACCOUNT, Authenticator, hash_key
 from hud.server._errors import ApiError
 from hud.server._middleware import is_cross_origin
 from hud.server._sessions import account_of_session, end_session, start_session
+from hud.server._sweeper import Sweeper
 from hud.server._transactions import Transactions
 
 __all__ = ["COOKIE", "LOGIN_COOKIE", "SECURE_COOKIE", "dashboard_mount"]
@@ -91,7 +92,8 @@ _env = jinja2.Environment(
 )
 _env.filters.update(reward=_fmt_reward, rate=_fmt_rate, time=_fmt_time)
 
-_Query = Callable[[Connection, str], pages.Page]
+# None: the job's lease ran out; its crash is persisted first, then the page is read again.
+_Query = Callable[[Connection, str], pages.Page | None]
 
 
 def _position(request: Request, name: str) -> int:
@@ -104,9 +106,10 @@ def _position(request: Request, name: str) -> int:
 
 
 class _Dashboard:
-    def __init__(self, transactions: Transactions, auth: Authenticator) -> None:
+    def __init__(self, transactions: Transactions, auth: Authenticator, sweeper: Sweeper) -> None:
         self.tx = transactions
         self.auth = auth
+        self.sweeper = sweeper
 
     def _render(self, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
         context.setdefault("signed_in", self.auth.enabled)
@@ -124,17 +127,23 @@ class _Dashboard:
             return self._login_redirect()
         query = build()
 
-        def run(conn: Connection) -> pages.Page | None:
+        def run(conn: Connection) -> tuple[str | None, pages.Page | None]:
             # The session is checked in the page's own read transaction: no second round trip.
-            account = account_of_session(conn, session) if session is not None else LOCAL_ACCOUNT
-            if self.auth.enabled and (session is None or account is None):
-                return None
-            assert account is not None
-            return query(conn, account)
+            if not self.auth.enabled:
+                account: str | None = LOCAL_ACCOUNT
+            else:
+                assert session is not None
+                account = account_of_session(conn, session)
+            return account, (None if account is None else query(conn, account))
 
-        page = await self.tx.read(run)
-        if page is None:
+        account, page = await self.tx.read(run)
+        if account is None:
             return self._login_redirect()  # ended, expired or its key revoked: sign in again
+        if page is None:  # a job past its lease: crashed first, then read again
+            await self.sweeper.crash(account, request.path_params["job_id"])
+            page = await self.tx.read(lambda conn: query(conn, account))
+        if page is None:
+            raise ApiError(503, "the job changed while it was read: reload the page")
         template, context = page
         return self._render(template, context)
 
@@ -166,14 +175,14 @@ class _Dashboard:
     async def job_list(self, request: Request) -> Response:
         def build() -> _Query:
             before = _position(request, "before") or None
-            return lambda conn, account: pages.job_list(conn, account, before)
+            return lambda conn, account: pages.job_list(conn, account, before, self.sweeper.lease)
 
         return await self._page(request, build)
 
     async def job(self, request: Request) -> Response:
         def build() -> _Query:
             job_id, after = request.path_params["job_id"], _position(request, "after")
-            return lambda conn, account: pages.job_page(conn, account, job_id, after)
+            return lambda conn, account: pages.job_page(conn, account, job_id, after, self.sweeper.lease)
 
         return await self._page(request, build)
 
@@ -275,9 +284,9 @@ async def _small_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def dashboard_mount(transactions: Transactions, auth: Authenticator) -> Mount:
+def dashboard_mount(transactions: Transactions, auth: Authenticator, sweeper: Sweeper) -> Mount:
     """The dashboard's routes under `/ui`, reading through `transactions` with the API's account rules."""
-    ui = _Dashboard(transactions, auth)
+    ui = _Dashboard(transactions, auth, sweeper)
     routes = [
         Route("/", ui.guarded(ui.job_list), methods=["GET"]),
         Route("/jobs/{job_id}", ui.guarded(ui.job), methods=["GET"]),

@@ -7,6 +7,7 @@ their aggregates, never one per row, and keyset paging for long lists.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,9 +15,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, and_, case, func, select
 
-from hud._wire import DEFAULT_SUCCESS_THRESHOLD, FINAL_STATUSES, trajectory_outcome
+from hud._wire import FINAL_STATUSES, trajectory_outcome
 from hud.server._errors import ApiError
-from hud.server._tables import jobs, steps, trajectories
+from hud.server._operations.leases import effective_status, expired
+from hud.server._operations.scoring import counted_reward, stats_columns
+from hud.server._tables import environments, jobs, steps, trajectories
 
 __all__ = [
     "HISTOGRAM_BINS",
@@ -44,6 +47,7 @@ class Stats:
     """Aggregates of a job's trajectories, computed in SQL."""
 
     trajectories: int = 0
+    counted: int = 0
     scored: int = 0
     mean_reward: float | None = None
     successes: int = 0
@@ -53,25 +57,18 @@ class Stats:
 
     @property
     def success_rate(self) -> float | None:
-        return self.successes / self.trajectories if self.trajectories else None
+        """Successes among the trajectories that count (`hud._wire.counts`)."""
+        return self.successes / self.counted if self.counted else None
 
 
 _t = trajectories
-_has_error = and_(_t.c.error.is_not(None), _t.c.error != "")
-_stats_cols = (
-    func.count().label("n"),
-    func.count(_t.c.reward).label("scored"),
-    func.avg(_t.c.reward).label("mean"),
-    func.sum(case((_t.c.reward >= DEFAULT_SUCCESS_THRESHOLD, 1), else_=0)).label("successes"),
-    func.sum(case((_has_error, 1), else_=0)).label("errors"),
-    func.min(_t.c.reward).label("low"),
-    func.max(_t.c.reward).label("high"),
-)
+_stats_cols = stats_columns()
 
 
 def _stats(row: Any) -> Stats:
     return Stats(
         trajectories=int(row.n),
+        counted=int(row.counted or 0),
         scored=int(row.scored),
         mean_reward=None if row.mean is None else float(row.mean),
         successes=int(row.successes or 0),
@@ -81,11 +78,10 @@ def _stats(row: Any) -> Stats:
     )
 
 
-def job_list(conn: Connection, account: str, before: int | None) -> Page:
+def job_list(conn: Connection, account: str, before: int | None, lease: float) -> Page:
     """The job list page: a page of jobs, newest first, with their aggregates."""
-    query = select(jobs.c.seq, jobs.c.id, jobs.c.name, jobs.c.status, jobs.c.created_at).where(
-        jobs.c.account == account
-    )
+    status = effective_status(time.time() - lease).label("status")
+    query = select(jobs.c.seq, jobs.c.id, jobs.c.name, status, jobs.c.created_at).where(jobs.c.account == account)
     if before is not None:
         query = query.where(jobs.c.seq < before)
     rows = conn.execute(query.order_by(jobs.c.seq.desc()).limit(JOBS_PER_PAGE + 1)).all()
@@ -118,12 +114,13 @@ def _histogram(conn: Connection, account: str, job_id: str, stats: Stats) -> lis
         high = low + 1.0
     width = (high - low) / HISTOGRAM_BINS
     # Explicit bounds rather than floor(): portable across SQLite and PostgreSQL, which round casts.
+    reward = counted_reward()
     bucket = case(
-        *[(_t.c.reward < low + width * (i + 1), i) for i in range(HISTOGRAM_BINS - 1)], else_=HISTOGRAM_BINS - 1
+        *[(reward < low + width * (i + 1), i) for i in range(HISTOGRAM_BINS - 1)], else_=HISTOGRAM_BINS - 1
     ).label("bucket")
     query = (
         select(bucket, func.count().label("n"))
-        .where(_t.c.account == account, _t.c.job_id == job_id, _t.c.reward.is_not(None))
+        .where(_t.c.account == account, _t.c.job_id == job_id, reward.is_not(None))
         .group_by(bucket)
     )
     counts = {int(row.bucket): int(row.n) for row in conn.execute(query)}
@@ -140,25 +137,58 @@ def _histogram(conn: Connection, account: str, job_id: str, stats: Stats) -> lis
     ]
 
 
-def job_page(conn: Connection, account: str, job_id: str, after: int) -> Page:
-    """A job's page: its aggregates, reward histogram and a page of its trajectories."""
-    job = conn.execute(select(jobs).where(jobs.c.id == job_id, jobs.c.account == account)).first()
+def job_page(conn: Connection, account: str, job_id: str, after: int, lease: float) -> Page | None:
+    """A job's page: its aggregates, reward histogram, open environments and a page of its trajectories.
+
+    None when the job's lease ran out and its crash is not yet persisted (sweep it, then ask again).
+    """
+    cutoff = time.time() - lease
+    job = conn.execute(
+        select(jobs, expired(cutoff).label("expired")).where(jobs.c.id == job_id, jobs.c.account == account)
+    ).first()
     if job is None:
         raise ApiError(404, "no such job in this account")
+    if job.expired:
+        return None
     stats = _stats(conn.execute(select(*_stats_cols).where(_t.c.account == account, _t.c.job_id == job_id)).one())
     rows = conn.execute(
-        select(_t.c.seq, _t.c.id, _t.c.reward, _t.c.error, _t.c.step_count, _t.c.created_at)
+        select(
+            _t.c.seq,
+            _t.c.id,
+            _t.c.reward,
+            _t.c.error,
+            _t.c.error_kind,
+            _t.c.step_count,
+            _t.c.task_id,
+            _t.c.gym_id,
+            _t.c.created_at,
+            _t.c.closed_at,
+        )
         .where(_t.c.account == account, _t.c.job_id == job_id, _t.c.seq > after)
         .order_by(_t.c.seq)
         .limit(TRAJECTORIES_PER_PAGE + 1)
     ).all()
     page = rows[:TRAJECTORIES_PER_PAGE]
+    open_environments = conn.execute(
+        select(func.count()).where(
+            environments.c.job_id == job_id, environments.c.account == account, environments.c.closed_at.is_(None)
+        )
+    ).scalar_one()
     return "job.html", {
         "job": job,
         "metadata": _pretty(job.metadata),
         "stats": stats,
+        "open_environments": int(open_environments),
         "histogram": _histogram(conn, account, job_id, stats),
-        "trajectories": [{"row": r, "status": trajectory_outcome(r.reward, r.error)} for r in page],
+        "trajectories": [
+            {
+                "row": r,
+                "status": trajectory_outcome(r.reward, r.error, r.error_kind),
+                "kind": r.error_kind or ("agent" if r.error else None),
+                "duration": _duration(r.created_at, r.closed_at),
+            }
+            for r in page
+        ],
         "first_index": _count_before(conn, account, job_id, after) if after else 0,
         "next_after": page[-1].seq if len(rows) > TRAJECTORIES_PER_PAGE else None,
         "paged": after > 0,
@@ -191,12 +221,24 @@ def trajectory_page(conn: Connection, account: str, trajectory_id: str, start: i
     page = step_rows[:STEPS_PER_PAGE]
     return "trajectory.html", {
         "t": row,
-        "status": trajectory_outcome(row.reward, row.error),
+        "status": trajectory_outcome(row.reward, row.error, row.error_kind),
+        "duration": _duration(row.created_at, row.closed_at),
         "steps": [_step(r.position, r.data) for r in page],
         "next_start": page[-1].position + 1 if len(step_rows) > STEPS_PER_PAGE else None,
         "paged": start > 0,
         "refresh": False,
     }
+
+
+def _duration(start: str | None, end: str | None) -> str:
+    begun, ended = _parse_time(start), _parse_time(end)
+    if begun is None or ended is None or (begun.tzinfo is None) != (ended.tzinfo is None):
+        return ""
+    return _seconds((ended - begun).total_seconds())
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if abs(seconds) < 10 else f"{seconds:.1f} s"
 
 
 def _pretty(metadata: str | None) -> str:
@@ -227,8 +269,7 @@ def _step(position: int, data: str) -> dict[str, Any]:
     start, end = _parse_time(step.get("start_timestamp")), _parse_time(step.get("end_timestamp"))
     duration: str | None = None
     if start is not None and end is not None and (start.tzinfo is None) == (end.tzinfo is None):
-        seconds = (end - start).total_seconds()
-        duration = f"{seconds * 1000:.0f} ms" if abs(seconds) < 10 else f"{seconds:.1f} s"
+        duration = _seconds((end - start).total_seconds())
     return {
         "number": position + 1,
         "text": step.get("observation_text"),

@@ -90,6 +90,30 @@ _V3 = [
 ]
 
 _V4 = [
+    # Leases (an extension): when a job's last heartbeat arrived, in seconds since the epoch.
+    "ALTER TABLE jobs ADD COLUMN heartbeat_at DOUBLE PRECISION",
+    # Task identity (extensions): a trajectory carries its environment's task, gym, metadata and
+    # times, and why it ended in error. `created_at` was the closing time: it moves to `closed_at`,
+    # and `created_at` becomes the environment's creation time.
+    "ALTER TABLE trajectories ADD COLUMN task_id TEXT",
+    "ALTER TABLE trajectories ADD COLUMN gym_id TEXT",
+    "ALTER TABLE trajectories ADD COLUMN metadata TEXT",
+    "ALTER TABLE trajectories ADD COLUMN closed_at TEXT",
+    "ALTER TABLE trajectories ADD COLUMN error_kind TEXT",
+    "UPDATE trajectories SET closed_at = created_at",
+    """UPDATE trajectories SET
+        task_id = (SELECT e.task_id FROM environments e WHERE e.id = trajectories.id),
+        gym_id = (SELECT e.gym_id FROM environments e WHERE e.id = trajectories.id),
+        metadata = (SELECT e.metadata FROM environments e WHERE e.id = trajectories.id),
+        created_at = COALESCE(
+            (SELECT e.created_at FROM environments e WHERE e.id = trajectories.id), trajectories.created_at
+        )""",
+    # A job's environments (listing, open counts) and the running jobs a sweep looks for.
+    "CREATE INDEX environments_job_seq ON environments (job_id, seq)",
+    "CREATE INDEX jobs_status_heartbeat ON jobs (status, heartbeat_at)",
+]
+
+_V5 = [
     # Dashboard sign-ins (`_sessions.py`): the cookie holds a random id, stored here as its SHA-256 only.
     """CREATE TABLE dashboard_sessions (
         id_hash TEXT PRIMARY KEY,
@@ -102,7 +126,7 @@ _V4 = [
     "CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at)",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5)
 """Migration steps; step i (0-based) takes the schema from version i to version i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)

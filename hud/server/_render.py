@@ -1,12 +1,13 @@
-"""Answers as JSON text: compact, strict (no NaN), steps spliced in as stored."""
+"""Answers as JSON text: compact, strict (no NaN), stored JSON (steps, metadata) spliced in as stored."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-__all__ = ["dumps", "job_json", "trajectory_json"]
+__all__ = ["TrajectoryRow", "dumps", "iso_time", "job_json", "now", "trajectory_json"]
 
 
 def dumps(value: Any) -> str:
@@ -14,8 +15,24 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def now() -> str:
+    """The current time as stored and answered: ISO 8601 in UTC."""
+    return datetime.now(UTC).isoformat()
+
+
+def iso_time(epoch: float | None) -> str | None:
+    """Seconds since the epoch (as stored for heartbeats) as ISO 8601 in UTC."""
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
 def job_json(
-    id: str, name: str, metadata: str | None, created_at: str, status: str, error: str | None
+    id: str,
+    name: str,
+    metadata: str | None,
+    created_at: str,
+    status: str,
+    error: str | None,
+    heartbeat_at: float | None,
 ) -> dict[str, Any]:
     """A job row (metadata as stored JSON text) as the Job object of the spec."""
     return {
@@ -25,14 +42,42 @@ def job_json(
         "created_at": created_at,
         "status": status,
         "error": error,
+        "heartbeat_at": iso_time(heartbeat_at),
     }
 
 
-def trajectory_json(
-    id: str, reward: float | None, logs: str | None, error: str | None, step_texts: Sequence[str]
-) -> str:
-    """A Trajectory object; `step_texts` are the steps' stored JSON texts, spliced in unparsed."""
+class TrajectoryRow(Protocol):
+    """What a trajectory's answer is made of (a row of `_tables.trajectories`, or one just written)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def reward(self) -> float | None: ...
+    @property
+    def logs(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def task_id(self) -> str | None: ...
+    @property
+    def gym_id(self) -> str | None: ...
+    @property
+    def metadata(self) -> str | None: ...
+    @property
+    def created_at(self) -> str | None: ...
+    @property
+    def closed_at(self) -> str | None: ...
+    @property
+    def error_kind(self) -> str | None: ...
+
+
+def trajectory_json(row: TrajectoryRow, step_texts: Sequence[str]) -> str:
+    """A Trajectory object; `step_texts` and the metadata are stored JSON texts, spliced in unparsed."""
     return (
-        f'{{"id":{dumps(id)},"reward":{dumps(reward)},"logs":{dumps(logs)},'
-        f'"error":{dumps(error)},"trajectory":[{",".join(step_texts)}]}}'
+        f'{{"id":{dumps(row.id)},"reward":{dumps(row.reward)},"logs":{dumps(row.logs)},'
+        f'"error":{dumps(row.error)},"trajectory":[{",".join(step_texts)}],'
+        f'"task_id":{dumps(row.task_id)},"gym_id":{dumps(row.gym_id)},'
+        f'"metadata":{"null" if row.metadata is None else row.metadata},'
+        f'"created_at":{dumps(row.created_at)},"closed_at":{dumps(row.closed_at)},'
+        f'"error_kind":{dumps(row.error_kind)}}}'
     )

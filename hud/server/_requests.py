@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from starlette.concurrency import run_in_threadpool
 
 from hud._wire import (
+    ERROR_KINDS,
     MAX_ERROR_LENGTH,
     MAX_ID_LENGTH,
     MAX_JSON_DEPTH,
@@ -206,12 +207,22 @@ class EnvironmentCreate(_Body):
     metadata: Metadata | None = None
 
 
+def _error_kind(text: str) -> str:
+    if text not in ERROR_KINDS:
+        raise ValueError(f"must be one of {', '.join(ERROR_KINDS)}")
+    return text
+
+
+ErrorKind = Annotated[str, AfterValidator(_error_kind)]
+
+
 class EnvironmentClose(_Body):
     """The optional body of `POST /v2/environments/{env_id}/close`."""
 
     reward: Annotated[float, Field(allow_inf_nan=False)] | None = None
     logs: Text | None = None
     error: Text | None = None
+    error_kind: ErrorKind | None = None
 
 
 class Step(_Body):

@@ -6,6 +6,7 @@
 | auth | `HUD_SERVER_AUTH` | true |
 | largest request body, bytes | `HUD_SERVER_MAX_BODY_BYTES` | 16 MiB |
 | dashboard | `HUD_SERVER_DASHBOARD` | true |
+| job lease, seconds | `HUD_SERVER_JOB_LEASE` | 60 |
 | Host names answered besides loopback ones (without auth) | `HUD_SERVER_ALLOWED_HOSTS` (a,b) | none |
 | proxies whose X-Forwarded-For/-Proto count | `HUD_SERVER_FORWARDED_ALLOW_IPS` (a,b or `*`) | `127.0.0.1,::1` |
 | requests in progress per worker (one more: 503) | `HUD_SERVER_MAX_CONCURRENT_REQUESTS` | 256 |
@@ -29,7 +30,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from hud._wire import DEFAULT_MAX_BODY_BYTES
+from hud._wire import DEFAULT_JOB_LEASE, DEFAULT_MAX_BODY_BYTES
 
 __all__ = ["ServerSettings"]
 
@@ -46,6 +47,7 @@ class ServerSettings(BaseSettings):
     auth: bool = True
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
     dashboard: bool = True
+    job_lease: float = Field(default=DEFAULT_JOB_LEASE, gt=0)
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     forwarded_allow_ips: str = "127.0.0.1,::1"
     max_concurrent_requests: int = Field(default=256, ge=1)

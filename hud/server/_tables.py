@@ -44,6 +44,7 @@ jobs = Table(
     Column("evalset_id", Text),
     Column("created_at", Text, nullable=False),
     Column("error", Text),
+    Column("heartbeat_at", Float),
 )
 
 environments = Table(
@@ -62,7 +63,8 @@ environments = Table(
 )
 
 # A trajectory row appears when its environment closes; `seq` is therefore the closing order,
-# which keeps keyset paging stable while other environments are still running.
+# which keeps keyset paging stable while other environments are still running. It copies its
+# environment's identity (task, gym, metadata, creation time), so reading it needs no join.
 trajectories = Table(
     "trajectories",
     metadata,
@@ -75,6 +77,11 @@ trajectories = Table(
     Column("error", Text),
     Column("step_count", Integer, nullable=False),
     Column("created_at", Text, nullable=False),
+    Column("task_id", Text),
+    Column("gym_id", Text),
+    Column("metadata", Text),
+    Column("closed_at", Text),
+    Column("error_kind", Text),
 )
 
 steps = Table(

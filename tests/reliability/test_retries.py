@@ -136,13 +136,13 @@ async def test_a_malformed_retry_after_counts_as_absent(
     assert caught.value.retry_after is None
 
 
-async def test_hud_max_retries_defaults_to_4(remote: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_hud_max_retries_defaults_to_8(remote: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HUD_MAX_RETRIES")  # what the `remote` fixture set: back to the documented default
     get_settings.cache_clear()
     route = remote.post(f"{BASE_URL}/v2/jobs").mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(errors.APIConnectionError):
         await create_job("n")
-    assert route.call_count == 1 + 4
+    assert route.call_count == 1 + 8  # README: HUD_MAX_RETRIES defaults to 8
 
 
 async def test_connection_errors_are_retried_up_to_the_limit(remote: respx.MockRouter) -> None:

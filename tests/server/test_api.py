@@ -19,8 +19,8 @@ REPO_SPEC = (Path(__file__).resolve().parents[2] / "openapi.yaml").read_bytes()
 
 async def test_create_and_get_job(api: Api) -> None:
     job = await api.job("eval", metadata={"agent": "v2", "nested": {"a": [1, 2.5, None]}}, gym_id="g", evalset_id="e")
-    assert set(job) == {"id", "name", "metadata", "created_at", "status", "error"}
-    assert job["error"] is None
+    assert set(job) == {"id", "name", "metadata", "created_at", "status", "error", "heartbeat_at"}
+    assert job["error"] is None and job["heartbeat_at"] is None
     assert job["name"] == "eval"
     assert job["metadata"] == {"agent": "v2", "nested": {"a": [1, 2.5, None]}}
     assert job["status"] == "created"
@@ -112,7 +112,15 @@ async def test_close_without_body_and_integer_reward(api: Api) -> None:
     env_id = await api.env(job["id"])
     response = await api.request("POST", f"/v2/environments/{env_id}/close")
     assert response.status_code == 200, response.text
-    assert response.json() == {"id": env_id, "reward": None, "logs": None, "error": None, "trajectory": []}
+    answer = response.json()
+    assert {k: answer[k] for k in ("id", "reward", "logs", "error", "trajectory", "error_kind")} == {
+        "id": env_id,
+        "reward": None,
+        "logs": None,
+        "error": None,
+        "trajectory": [],
+        "error_kind": None,
+    }
     assert (await api.trajectory(job["id"], reward=1))["reward"] == 1.0
 
 

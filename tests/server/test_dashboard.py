@@ -211,45 +211,62 @@ async def test_job_list_aggregates_match_the_trajectories(ui: Ui) -> None:
     rewards: list[float | None] = [1.0, 0.0, 0.25, 1.0, None]
     for i, reward in enumerate(rewards):
         await ui.trajectory(job["id"], reward=reward, error="crash" if i == 4 else None)
+    await ui.trajectory(job["id"], reward=1.0, error="rate limited", error_kind="infrastructure")
     body = (await ui.page("/ui/")).text
     row = re.search(rf'<tr data-job-id="{job["id"]}">(.*?)</tr>', body, re.S)
     assert row is not None
     cells = dict(re.findall(r'class="num ([a-z-]+)">([^<]*)<', row.group(1)))
-    scored = [r for r in rewards if r is not None]
+    # The agent's error without a reward counts as 0; the infrastructure failure is left out.
+    counted = [1.0, 0.0, 0.25, 1.0, 0.0]
     assert cells == {
-        "trajectories": "5",
-        "mean-reward": f"{statistics.fmean(scored):.3g}",
+        "trajectories": "6",
+        "mean-reward": f"{statistics.fmean(counted):.3g}",
         "success-rate": "40.0%",
-        "errors": "1",
+        "errors": "2",
     }
     empty_row = re.search(rf'<tr data-job-id="{empty["id"]}">(.*?)</tr>', body, re.S)
     assert empty_row is not None and "–" in empty_row.group(1)
 
 
 async def test_sql_success_rule_is_the_wire_modules(ui: Ui) -> None:
-    from hud._wire import succeeded
+    from hud._wire import counted_reward, counts, succeeded
 
     job = await ui.api("POST", "/v2/jobs", json={"name": "edge"})
-    rewards: list[float | None] = [1.0, 0.9999999999, 1.0000000001, -1.0, 2.5, 0.0, None, 1.0]
-    for reward in rewards:
-        await ui.trajectory(job["id"], reward=reward)
+    closes: list[dict[str, Any]] = [
+        {"reward": r} for r in (1.0, 0.9999999999, 1.0000000001, -1.0, 2.5, 0.0, None, 1.0)
+    ] + [
+        {"reward": 1.0, "error": "boom"},
+        {"reward": None, "error": "boom", "error_kind": "timeout"},
+        {"reward": 1.0, "error": "down", "error_kind": "infrastructure"},
+        {"reward": None, "error": "killed", "error_kind": "crashed"},
+        {"reward": 0.5, "error": "stop", "error_kind": "cancelled"},
+    ]
+    for close in closes:
+        await ui.trajectory(job["id"], **close)
     row = re.search(rf'<tr data-job-id="{job["id"]}">(.*?)</tr>', (await ui.page("/ui/")).text, re.S)
     assert row is not None
-    shown = dict(re.findall(r'class="num ([a-z-]+)">([^<]*)<', row.group(1)))["success-rate"]
-    assert shown == f"{sum(succeeded(r) for r in rewards) / len(rewards):.1%}"
+    cells = dict(re.findall(r'class="num ([a-z-]+)">([^<]*)<', row.group(1)))
+    rewards = [counted_reward(c["reward"], c.get("error"), c.get("error_kind")) for c in closes]
+    counted = [c for c in closes if counts(c.get("error"), c.get("error_kind"))]
+    assert cells["success-rate"] == f"{sum(succeeded(r) for r in rewards) / len(counted):.1%}"
+    scored = [r for r in rewards if r is not None]
+    assert cells["mean-reward"] == f"{statistics.fmean(scored):.3g}"
 
 
 async def test_job_page_histogram_and_trajectory_statuses(ui: Ui) -> None:
     job = await ui.api("POST", "/v2/jobs", json={"name": "hist"})
     for reward in (0.0, 0.05, 0.5, 0.99, 1.0, 1.0):
         await ui.trajectory(job["id"], reward=reward)
-    await ui.trajectory(job["id"], error="boom")
+    await ui.trajectory(job["id"], error="boom")  # the agent's failure: counts as 0
+    await ui.trajectory(job["id"], reward=1.0, error="down", error_kind="infrastructure")  # left out
     body = (await ui.page(f"/ui/jobs/{job['id']}")).text
     counts = [int(c) for c in re.findall(r'<g class="bin" data-count="(\d+)">', body)]
     assert len(counts) == HISTOGRAM_BINS
-    assert counts[0] == 2 and counts[5] == 1 and counts[-1] == 3 and sum(counts) == 6
+    assert counts[0] == 3 and counts[5] == 1 and counts[-1] == 3 and sum(counts) == 7
     statuses = re.findall(r'<span class="status status-(\w+)">', body)[1:]  # the first is the job's
-    assert statuses == ["fail", "fail", "fail", "fail", "success", "success", "error"]
+    assert statuses == ["fail", "fail", "fail", "fail", "success", "success", "fail", "excluded"]
+    kinds = re.findall(r'<td class="kind">([^<]*)</td>', body)
+    assert kinds == ["", "", "", "", "", "", "agent", "infrastructure"]
 
 
 async def test_histogram_of_rewards_outside_zero_to_one(ui: Ui) -> None:
@@ -387,6 +404,22 @@ def test_hud_ui_serves_the_embedded_default_on_loopback(tmp_path: Path) -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+async def test_job_page_shows_open_environments_and_task_identity(ui: Ui) -> None:
+    job = await ui.api("POST", "/v2/jobs", json={"name": "identity"})
+    await ui.api("POST", "/v2/create_environment", json={"run_id": job["id"], "gym_id": "g", "task_id": "open-1"})
+    env = await ui.api("POST", "/v2/create_environment", json={"run_id": job["id"], "gym_id": "g2", "task_id": "t-9"})
+    await ui.api("POST", f"/v2/environments/{env['id']}/close", json={"error": "late", "error_kind": "timeout"})
+    body = (await ui.page(f"/ui/jobs/{job['id']}")).text
+    assert re.search(r'id="stat-open">1<', body)
+    row = re.search(rf'<tr data-trajectory-id="{env["id"]}">(.*?)</tr>', body, re.S)
+    assert row is not None
+    cells = row.group(1)
+    assert '<td class="task">t-9</td>' in cells and '<td class="gym">g2</td>' in cells
+    assert '<td class="kind">timeout</td>' in cells and re.search(r'class="num duration">\d+ ms<', cells)
+    page = _text(await ui.page(f"/ui/trajectories/{env['id']}"))
+    assert re.search(r"Task\s+t-9", page) and re.search(r"Error kind\s+timeout", page)
 
 
 def _listening(port: int) -> list[str]:

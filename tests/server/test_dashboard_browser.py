@@ -121,10 +121,15 @@ def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path)
         assert page.inner_text("#stat-trajectories") == "24"
         assert page.locator("table.trajectories tbody tr").count() == 24
         bins = page.locator("g.bin").evaluate_all("gs => gs.map(g => Number(g.dataset.count))")
-        assert sum(bins) == len(rewards) and bins[-1] == successes
+        # The histogram shows what counts: the agent's crashes count as reward 0.
+        assert sum(bins) == len(trajectories) and bins[-1] == successes
+        assert bins[0] == sum(r == 0.0 for r in rewards) + len(crashed)
         assert page.locator("svg rect").first.bounding_box() is not None
         error_row = page.locator(f'tr[data-trajectory-id="{crashed[0]["id"]}"]')
-        assert error_row.locator(".status").inner_text() == "error"
+        # The agent raised: a failure of the agent (reward 0), of error kind `agent`.
+        assert error_row.locator(".status").inner_text() == "fail"
+        assert error_row.locator(".kind").inner_text() == "agent"
+        assert error_row.locator(".task").inner_text() == crashed[0]["task_id"]
         assert "superstitious" in error_row.locator("td.error").inner_text()
         page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
 

@@ -99,6 +99,12 @@ async def test_v1_database_is_upgraded_in_place(db_url: str) -> None:
         assert [(t["id"], t["reward"], t["trajectory"][0]["observation_text"]) for t in trajectories] == [
             ("env-1", 0.75, "old")
         ]
+        # v4: the trajectory takes its environment's identity and times; the old closing time stays.
+        (old,) = trajectories
+        assert (old["gym_id"], old["task_id"], old["error_kind"]) == ("g", None, None)
+        assert old["created_at"] == "2024-01-01T00:00:00+00:00"
+        assert old["closed_at"] == "2024-01-01T00:00:01+00:00"
+        assert (await client.post("/v2/jobs/job-1/heartbeat")).json()["heartbeat_at"] is not None
         # The v2 feature works on the upgraded database.
         headers = {"Idempotency-Key": "k1"}
         first = await client.post("/v2/jobs", json={"name": "new"}, headers=headers)

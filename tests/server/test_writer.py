@@ -72,7 +72,9 @@ _OPEN = object()
 
 
 class CommitGate:
-    """Holds every COMMIT on an engine until the test lets it through (or makes it fail).
+    """Holds every write transaction's COMMIT on an engine until the test lets it through (or makes it fail).
+
+    Read transactions (a request's key lookup, say) commit freely: only writes are under test.
 
     A SQLAlchemy "commit" listener runs in the committing thread just before the database's COMMIT:
     blocking there keeps the transaction uncommitted for as long as the test needs.
@@ -92,6 +94,8 @@ class CommitGate:
         self._verdicts.put(_OPEN)  # a COMMIT still held (the test failed meanwhile) goes through
 
     def _on_commit(self, conn: Connection) -> None:
+        if not conn.get_execution_options().get("hud_write", False):
+            return
         self._reached.release()
         verdict = self._verdicts.get(timeout=30)
         if verdict is _OPEN:

@@ -4,12 +4,17 @@
 from .environment import Environment
 from .environment_close import EnvironmentClose
 from .environment_create import EnvironmentCreate
+from .environment_info import EnvironmentInfo
+from .environment_info_state import EnvironmentInfoState
+from .environment_page import EnvironmentPage
 from .error import Error
+from .error_kind import ErrorKind
 from .health import Health
 from .job import Job
 from .job_create import JobCreate
 from .job_page import JobPage
 from .job_update import JobUpdate
+from .list_job_environments_state import ListJobEnvironmentsState
 from .metadata_type_0 import MetadataType0
 from .steps_append import StepsAppend
 from .steps_appended import StepsAppended
@@ -21,12 +26,17 @@ __all__ = (
     "Environment",
     "EnvironmentClose",
     "EnvironmentCreate",
+    "EnvironmentInfo",
+    "EnvironmentInfoState",
+    "EnvironmentPage",
     "Error",
+    "ErrorKind",
     "Health",
     "Job",
     "JobCreate",
     "JobPage",
     "JobUpdate",
+    "ListJobEnvironmentsState",
     "MetadataType0",
     "StepsAppend",
     "StepsAppended",

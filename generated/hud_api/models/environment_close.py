@@ -6,6 +6,7 @@ from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.error_kind import ErrorKind, check_error_kind
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EnvironmentClose")
@@ -19,6 +20,8 @@ class EnvironmentClose:
     """ A finite number (NaN and Infinity are refused). """
     logs: None | str | Unset = UNSET
     error: None | str | Unset = UNSET
+    error_kind: ErrorKind | None | Unset = UNSET
+    """ Why the run ended in error, when it did. """
 
     def to_dict(self) -> dict[str, Any]:
         reward: float | None | Unset
@@ -39,6 +42,14 @@ class EnvironmentClose:
         else:
             error = self.error
 
+        error_kind: None | str | Unset
+        if isinstance(self.error_kind, Unset):
+            error_kind = UNSET
+        elif isinstance(self.error_kind, str):
+            error_kind = self.error_kind
+        else:
+            error_kind = self.error_kind
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -48,6 +59,8 @@ class EnvironmentClose:
             field_dict["logs"] = logs
         if error is not UNSET:
             field_dict["error"] = error
+        if error_kind is not UNSET:
+            field_dict["error_kind"] = error_kind
 
         return field_dict
 
@@ -82,10 +95,28 @@ class EnvironmentClose:
 
         error = _parse_error(d.pop("error", UNSET))
 
+        def _parse_error_kind(data: object) -> ErrorKind | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                error_kind_type_0 = check_error_kind(data)
+
+                return error_kind_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ErrorKind | None | Unset, data)
+
+        error_kind = _parse_error_kind(d.pop("error_kind", UNSET))
+
         environment_close = cls(
             reward=reward,
             logs=logs,
             error=error,
+            error_kind=error_kind,
         )
 
         return environment_close

@@ -23,8 +23,10 @@ class Job:
     name: str
     created_at: datetime.datetime
     status: str
-    """ The job's status. Known values: `created`, `running`, `completed`, `failed`, `cancelled`. The
-    platform may add others: clients must accept any string.
+    """ The job's status. Known values: `created`, `running`, `completed`, `failed`, `cancelled`, and
+    (**Extension**) `crashed`: the process running it stopped sending heartbeats for longer than its
+    lease. The platform may add others: clients must accept any string. Setting `cancelled` or
+    `crashed` closes the job's open environments with that `error_kind`.
      """
     metadata: MetadataType0 | None | Unset = UNSET
     """ Free-form JSON object. **Extension (limits of this server):** at most 1 MiB (1,048,576 bytes)
@@ -32,6 +34,8 @@ class Job:
      """
     error: None | str | Unset = UNSET
     """ **Extension.** Why the job failed, when it did; null otherwise. """
+    heartbeat_at: datetime.datetime | None | Unset = UNSET
+    """ **Extension.** When the job's last heartbeat arrived; null if it never had one. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,6 +63,14 @@ class Job:
         else:
             error = self.error
 
+        heartbeat_at: None | str | Unset
+        if isinstance(self.heartbeat_at, Unset):
+            heartbeat_at = UNSET
+        elif isinstance(self.heartbeat_at, datetime.datetime):
+            heartbeat_at = self.heartbeat_at.isoformat()
+        else:
+            heartbeat_at = self.heartbeat_at
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -73,6 +85,8 @@ class Job:
             field_dict["metadata"] = metadata
         if error is not UNSET:
             field_dict["error"] = error
+        if heartbeat_at is not UNSET:
+            field_dict["heartbeat_at"] = heartbeat_at
 
         return field_dict
 
@@ -115,6 +129,23 @@ class Job:
 
         error = _parse_error(d.pop("error", UNSET))
 
+        def _parse_heartbeat_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                heartbeat_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return heartbeat_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        heartbeat_at = _parse_heartbeat_at(d.pop("heartbeat_at", UNSET))
+
         job = cls(
             id=id,
             name=name,
@@ -122,6 +153,7 @@ class Job:
             status=status,
             metadata=metadata,
             error=error,
+            heartbeat_at=heartbeat_at,
         )
 
         job.additional_properties = d

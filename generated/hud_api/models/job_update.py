@@ -20,8 +20,10 @@ class JobUpdate:
     """**Extension.** Fields to change; those left out stay as they are."""
 
     status: str | Unset = UNSET
-    """ The job's status. Known values: `created`, `running`, `completed`, `failed`, `cancelled`. The
-    platform may add others: clients must accept any string.
+    """ The job's status. Known values: `created`, `running`, `completed`, `failed`, `cancelled`, and
+    (**Extension**) `crashed`: the process running it stopped sending heartbeats for longer than its
+    lease. The platform may add others: clients must accept any string. Setting `cancelled` or
+    `crashed` closes the job's open environments with that `error_kind`.
      """
     metadata: MetadataType0 | None | Unset = UNSET
     """ Free-form JSON object. **Extension (limits of this server):** at most 1 MiB (1,048,576 bytes)

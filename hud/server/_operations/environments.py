@@ -1,49 +1,55 @@
-"""Environment operations: create, append steps, close (which leaves the trajectory)."""
+"""Environment operations: create, append steps, close (which leaves the trajectory), list a job's."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from hud.server._cursors import decode_cursor, encode_cursor
 from hud.server._errors import ApiError, NotFound
-from hud.server._operations.jobs import job_exists, now
+from hud.server._operations.jobs import job_exists
+from hud.server._operations.leases import expired
 from hud.server._operations.trajectories import steps_of
-from hud.server._render import dumps, trajectory_json
+from hud.server._render import dumps, now, trajectory_json
 from hud.server._requests import EnvironmentClose, EnvironmentCreate, StepsAppend
 from hud.server._sql import Statement
-from hud.server._tables import environments, steps, trajectories
+from hud.server._tables import environments, jobs, steps, trajectories
 
-__all__ = ["append_steps", "close_environment", "create_environment", "step_texts"]
+__all__ = [
+    "EnvironmentPage",
+    "append_steps",
+    "close_environment",
+    "create_environment",
+    "list_environments",
+    "step_texts",
+]
 
+_e = environments.c
 _insert_env = Statement(environments.insert())
-_env_state = Statement(
-    select(environments.c.closed_at).where(
-        environments.c.id == bindparam("id"), environments.c.account == bindparam("account")
-    )
-)
+_env_state = Statement(select(_e.closed_at).where(_e.id == bindparam("id"), _e.account == bindparam("account")))
 _bump_steps = Statement(
     update(environments)
-    .where(
-        environments.c.id == bindparam("env_id"),
-        environments.c.account == bindparam("acct"),
-        environments.c.closed_at.is_(None),
-    )
-    .values(step_count=environments.c.step_count + bindparam("n"))
-    .returning(environments.c.step_count)
+    .where(_e.id == bindparam("env_id"), _e.account == bindparam("acct"), _e.closed_at.is_(None))
+    .values(step_count=_e.step_count + bindparam("n"))
+    .returning(_e.step_count)
 )
 _insert_steps = Statement(steps.insert())
 _close_env = Statement(
     update(environments)
-    .where(
-        environments.c.id == bindparam("env_id"),
-        environments.c.account == bindparam("acct"),
-        environments.c.closed_at.is_(None),
-    )
+    .where(_e.id == bindparam("env_id"), _e.account == bindparam("acct"), _e.closed_at.is_(None))
     .values(closed_at=bindparam("now"))
-    .returning(environments.c.job_id, environments.c.step_count)
+    .returning(_e.job_id, _e.step_count, _e.gym_id, _e.task_id, _e.metadata, _e.created_at)
 )
 _insert_trajectory = Statement(trajectories.insert())
+_job_state = Statement(
+    select(jobs.c.seq, expired(bindparam("cutoff"))).where(
+        jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account")
+    )
+)
 
 
 def create_environment(conn: Connection, account: str, body: EnvironmentCreate) -> str:
@@ -91,26 +97,81 @@ def append_steps(conn: Connection, account: str, env_id: str, texts: list[str]) 
     return dumps({"id": env_id, "step_count": count})
 
 
+class _Closed(NamedTuple):
+    """The trajectory row just written by a close, as `trajectory_json` reads it."""
+
+    id: str
+    reward: float | None
+    logs: str | None
+    error: str | None
+    task_id: str | None
+    gym_id: str | None
+    metadata: str | None
+    created_at: str | None
+    closed_at: str | None
+    error_kind: str | None
+
+
 def close_environment(conn: Connection, account: str, env_id: str, body: EnvironmentClose) -> str:
-    """Closes an open environment; its trajectory row appears and is answered."""
+    """Closes an open environment; its trajectory row appears (with the environment's identity) and is answered."""
     closed_at = now()
     closed = _close_env.one(conn, {"env_id": env_id, "acct": account, "now": closed_at})
     if closed is None:
         raise _closed_or_missing(conn, account, env_id)
-    job_id, step_count = closed
-    _insert_trajectory.run(
-        conn,
-        {
-            "id": env_id,
-            "account": account,
-            "job_id": job_id,
-            "reward": body.reward,
-            "logs": body.logs,
-            "error": body.error,
-            "step_count": step_count,
-            "created_at": closed_at,
-        },
+    job_id, step_count, gym_id, task_id, metadata, created_at = closed
+    row = _Closed(
+        env_id, body.reward, body.logs, body.error, task_id, gym_id, metadata, created_at, closed_at, body.error_kind
     )
+    _insert_trajectory.run(conn, {**row._asdict(), "account": account, "job_id": job_id, "step_count": step_count})
     # The row just written is known: answer from it instead of reading it back (one query less).
-    texts = steps_of(conn, env_id) if step_count else []
-    return trajectory_json(env_id, body.reward, body.logs, body.error, texts)
+    return trajectory_json(row, steps_of(conn, env_id) if step_count else [])
+
+
+class EnvironmentPage(NamedTuple):
+    """A page of a job's environments, or word that the job's lease ran out (sweep it first)."""
+
+    body: str | None
+    expired: bool
+
+
+def list_environments(
+    conn: Connection,
+    account: str,
+    job_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    state: str | None,
+    lease: float,
+) -> EnvironmentPage:
+    """One page of the job's environments, oldest first (404 for an unknown job)."""
+    job = _job_state.one(conn, {"id": job_id, "account": account, "cutoff": time.time() - lease})
+    if job is None:
+        raise NotFound("job", job_id)
+    if job[1]:
+        return EnvironmentPage(None, True)
+    after = decode_cursor(cursor) or 0
+    query = select(_e.seq, _e.id, _e.gym_id, _e.task_id, _e.metadata, _e.created_at, _e.closed_at, _e.step_count).where(
+        _e.job_id == job_id, _e.account == account, _e.seq > after
+    )
+    if state == "open":
+        query = query.where(_e.closed_at.is_(None))
+    elif state == "closed":
+        query = query.where(_e.closed_at.is_not(None))
+    rows = conn.execute(query.order_by(_e.seq).limit(limit + 1)).all()
+    items = [
+        {
+            "id": r.id,
+            "job_id": job_id,
+            "gym_id": r.gym_id,
+            "task_id": r.task_id,
+            "metadata": None if r.metadata is None else json.loads(r.metadata),
+            "created_at": r.created_at,
+            "closed_at": r.closed_at,
+            "step_count": r.step_count,
+            "state": "open" if r.closed_at is None else "closed",
+        }
+        for r in rows[:limit]
+    ]
+    next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
+    return EnvironmentPage(dumps({"items": items, "next_cursor": next_cursor}), False)

@@ -1,31 +1,52 @@
-"""Job operations: create, get, update, list."""
+"""Job operations: create, get, update, list, heartbeat."""
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, case, select, update
 
 from hud.server._cursors import decode_cursor, encode_cursor
 from hud.server._errors import NotFound
-from hud.server._render import dumps, job_json
+from hud.server._operations.leases import CRASHED, RUNNING, close_open_environments, effective_status, expired
+from hud.server._render import dumps, job_json, now
 from hud.server._requests import JobCreate, JobUpdate
 from hud.server._sql import Statement
 from hud.server._tables import jobs
 
-__all__ = ["create_job", "get_job", "job_exists", "list_jobs", "now", "update_job"]
+__all__ = ["create_job", "get_job", "heartbeat", "job_exists", "list_jobs", "update_job"]
 
-_job_cols = (jobs.c.id, jobs.c.name, jobs.c.metadata, jobs.c.created_at, jobs.c.status, jobs.c.error)
-_get_job = select(*_job_cols).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account"))
+
+def _job_cols(cutoff: Any) -> tuple[Any, ...]:
+    return (
+        jobs.c.id,
+        jobs.c.name,
+        jobs.c.metadata,
+        jobs.c.created_at,
+        effective_status(cutoff).label("status"),
+        jobs.c.error,
+        jobs.c.heartbeat_at,
+    )
+
+
+_get_job = select(*_job_cols(bindparam("cutoff"))).where(
+    jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account")
+)
 _job_exists = Statement(select(jobs.c.seq).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account")))
 _insert_job = Statement(jobs.insert())
+_heartbeat = Statement(
+    update(jobs)
+    .where(jobs.c.id == bindparam("jid"), jobs.c.account == bindparam("acct"))
+    .values(
+        heartbeat_at=bindparam("now"),
+        status=case((jobs.c.status == CRASHED, RUNNING), else_=jobs.c.status),
+    )
+)
 
-
-def now() -> str:
-    """The current time as stored: ISO 8601 in UTC."""
-    return datetime.now(UTC).isoformat()
+#: Statuses that close a job's open environments, with that error kind.
+_CLOSING_STATUSES = frozenset({"cancelled", "crashed"})
 
 
 def job_exists(conn: Connection, account: str, job_id: str) -> bool:
@@ -42,6 +63,7 @@ def create_job(conn: Connection, account: str, body: JobCreate) -> str:
         "created_at": now(),
         "status": "created",
         "error": None,
+        "heartbeat_at": None,
     }
     _insert_job.run(
         conn,
@@ -56,35 +78,67 @@ def create_job(conn: Connection, account: str, body: JobCreate) -> str:
     return dumps(job)
 
 
-def get_job(conn: Connection, account: str, job_id: str) -> str:
-    """The job, or 404."""
-    row = conn.execute(_get_job, {"id": job_id, "account": account}).first()
+def get_job(conn: Connection, account: str, job_id: str, lease: float) -> str:
+    """The job, its status as of now (a running job past its lease reads `crashed`), or 404."""
+    row = conn.execute(_get_job, {"id": job_id, "account": account, "cutoff": time.time() - lease}).first()
     if row is None:
         raise NotFound("job", job_id)
     return dumps(job_json(*row))
 
 
-def update_job(conn: Connection, account: str, job_id: str, body: JobUpdate) -> str:
-    """Sets the fields the body names (in one UPDATE, so concurrent updates of other fields keep theirs)."""
+def update_job(conn: Connection, account: str, job_id: str, body: JobUpdate, lease: float) -> str:
+    """Sets the fields the body names (in one UPDATE, so concurrent updates of other fields keep theirs).
+
+    `cancelled` and `crashed` also close the job's open environments with that error kind; `running`
+    drops the lease (the next heartbeat takes it again), so a job set running by hand does not read
+    as crashed from an old heartbeat.
+    """
     values: dict[str, Any] = {}
     if body.status is not None:
         values["status"] = body.status
+        if body.status == "running":
+            values["heartbeat_at"] = None
     if "metadata" in body.model_fields_set:
         values["metadata"] = None if body.metadata is None else dumps(body.metadata)
     if "error" in body.model_fields_set:
         values["error"] = body.error
     if values:
-        conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.account == account).values(**values))
-    return get_job(conn, account, job_id)
+        updated = conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.account == account).values(**values))
+        if updated.rowcount and body.status in _CLOSING_STATUSES:
+            close_open_environments(conn, account, job_id, body.status, f"{body.status}: the job was {body.status}")
+    return get_job(conn, account, job_id, lease)
+
+
+def heartbeat(conn: Connection, account: str, job_id: str, lease: float) -> str:
+    """Records a heartbeat of the job's process now; a `crashed` job is `running` again."""
+    if not _heartbeat.run(conn, {"jid": job_id, "acct": account, "now": time.time()}):
+        raise NotFound("job", job_id)
+    return get_job(conn, account, job_id, lease)
 
 
 def list_jobs(
-    conn: Connection, account: str, *, limit: int, cursor: str | None, status: str | None, name: str | None
+    conn: Connection,
+    account: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None,
+    name: str | None,
+    lease: float,
 ) -> str:
-    """One page of the account's jobs, newest first, with the cursor of the next."""
+    """One page of the account's jobs, newest first, with the cursor of the next.
+
+    The status filter applies to the status as readers see it (`crashed` includes running jobs past
+    their lease; `running` excludes them).
+    """
     before = decode_cursor(cursor)
-    query = select(jobs.c.seq, *_job_cols).where(jobs.c.account == account)
-    if status is not None:
+    cutoff = time.time() - lease
+    query = select(jobs.c.seq, *_job_cols(cutoff)).where(jobs.c.account == account)
+    if status == "crashed":
+        query = query.where((jobs.c.status == "crashed") | expired(cutoff))
+    elif status == "running":
+        query = query.where(jobs.c.status == "running", jobs.c.heartbeat_at.is_(None) | (jobs.c.heartbeat_at >= cutoff))
+    elif status is not None:
         query = query.where(jobs.c.status == status)
     if name is not None:
         query = query.where(jobs.c.name == name)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, select
 
 from hud.server._cursors import decode_cursor, encode_cursor
 from hud.server._errors import NotFound
+from hud.server._operations.leases import expired
 from hud.server._render import trajectory_json
 from hud.server._sql import Statement
 from hud.server._tables import jobs, steps, trajectories
@@ -17,19 +19,30 @@ __all__ = ["STREAM_BATCH", "FirstPage", "first_page", "get_trajectory", "steps_o
 #: Trajectories per batch when a job's trajectories are answered unpaged (streamed).
 STREAM_BATCH = 500
 
+_t = trajectories.c
 _traj_cols = (
-    trajectories.c.seq,
-    trajectories.c.id,
-    trajectories.c.reward,
-    trajectories.c.logs,
-    trajectories.c.error,
-    trajectories.c.step_count,
+    _t.seq,
+    _t.id,
+    _t.reward,
+    _t.logs,
+    _t.error,
+    _t.step_count,
+    _t.task_id,
+    _t.gym_id,
+    _t.metadata,
+    _t.created_at,
+    _t.closed_at,
+    _t.error_kind,
 )
 _get_trajectory = select(*_traj_cols).where(
     trajectories.c.id == bindparam("id"), trajectories.c.account == bindparam("account")
 )
 _steps_of = Statement(select(steps.c.data).where(steps.c.env_id == bindparam("env_id")).order_by(steps.c.position))
-_job_exists = Statement(select(jobs.c.seq).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account")))
+_job_state = Statement(
+    select(jobs.c.seq, expired(bindparam("cutoff"))).where(
+        jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account")
+    )
+)
 _page = (
     select(*_traj_cols)
     .where(
@@ -64,8 +77,7 @@ def get_trajectory(conn: Connection, account: str, trajectory_id: str) -> str:
     row = conn.execute(_get_trajectory, {"id": trajectory_id, "account": account}).first()
     if row is None:
         raise NotFound("trajectory", trajectory_id)
-    texts = steps_of(conn, row.id) if row.step_count else []
-    return trajectory_json(row.id, row.reward, row.logs, row.error, texts)
+    return trajectory_json(row, steps_of(conn, row.id) if row.step_count else [])
 
 
 def trajectory_page(conn: Connection, account: str, job_id: str, after: int, n: int) -> tuple[list[str], list[int]]:
@@ -78,7 +90,7 @@ def trajectory_page(conn: Connection, account: str, job_id: str, after: int, n: 
         params = {"job_id": job_id, "account": account, "after": after, "last": rows[-1].seq}
         for env_id, data in conn.execute(_page_steps, params):
             by_env.setdefault(env_id, []).append(data)
-    texts = [trajectory_json(r.id, r.reward, r.logs, r.error, by_env.get(r.id, ())) for r in rows]
+    texts = [trajectory_json(r, by_env.get(r.id, ())) for r in rows]
     return texts, [int(r.seq) for r in rows]
 
 
@@ -91,12 +103,19 @@ class FirstPage(NamedTuple):
     """The X-Next-Cursor header, when paged and more follow."""
     resume_after: int | None
     """Unpaged with more to come: stream the rest after this seq (`trajectory_page`), then `]`."""
+    expired: bool = False
+    """The job's lease ran out: nothing was read; sweep the job (`leases.crash_job`), then ask again."""
 
 
-def first_page(conn: Connection, account: str, job_id: str, limit: int | None, cursor: str | None) -> FirstPage:
+def first_page(
+    conn: Connection, account: str, job_id: str, limit: int | None, cursor: str | None, lease: float
+) -> FirstPage:
     """With `limit`, one page; without, the first streamed batch (404 for an unknown job either way)."""
-    if _job_exists.one(conn, {"id": job_id, "account": account}) is None:
+    job = _job_state.one(conn, {"id": job_id, "account": account, "cutoff": time.time() - lease})
+    if job is None:
         raise NotFound("job", job_id)
+    if job[1]:
+        return FirstPage(b"", None, None, expired=True)
     after = decode_cursor(cursor) or 0
     n = limit if limit is not None else STREAM_BATCH
     # One more than asked tells whether more follow.

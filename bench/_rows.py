@@ -1,0 +1,45 @@
+"""The table `python -m bench` prints: its rows, and the helpers every benchmark module formats them with."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import httpx
+
+from hud._pool import LIMITS
+
+__all__ = ["Row", "log", "ms", "raw_client", "table"]
+
+
+@dataclass
+class Row:
+    what: str
+    sdk: str
+    baseline: str
+    result: str
+    goal: str
+    met: bool | None
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3f} ms"
+
+
+def raw_client(base_url: str, api_key: str) -> httpx.AsyncClient:
+    """The baseline: a plain pooled `httpx.AsyncClient` with the SDK's connection limits (`hud._pool.LIMITS`)."""
+    return httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60.0, limits=LIMITS
+    )
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| what | SDK | baseline | ratio / value | goal | met |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        met = "n/a" if row.met is None else ("yes" if row.met else "NO")
+        lines.append(f"| {row.what} | {row.sdk} | {row.baseline} | {row.result} | {row.goal} | {met} |")
+    return "\n".join(lines)
