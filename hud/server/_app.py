@@ -106,12 +106,13 @@ def create_app(
         from hud.server._dashboard import dashboard_mount
 
         routes.append(dashboard_mount(transactions, authenticator, api.sweeper))
+    # Outermost first: a refused host costs nothing; the sweep after an answer is no request in progress.
     middleware: list[Middleware] = []
     if allowed_hosts is not None or not auth:
         middleware.append(Middleware(LocalOnly, allowed_hosts=tuple(allowed_hosts or ())))
+    middleware.append(Middleware(SweepAfterRequests, sweeper=api.sweeper))
     if max_concurrent_requests is not None:
         middleware.append(Middleware(ConcurrencyLimit, limit=max_concurrent_requests))
-    middleware.append(Middleware(SweepAfterRequests, sweeper=api.sweeper))
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
     app.state.database_url = database_url
     return app
