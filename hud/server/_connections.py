@@ -107,6 +107,7 @@ class HttpProtocol(HttpToolsProtocol):
         self._limits = cls.limits
         self._state = "idle"  # idle: no request in progress; head: one arriving; busy: the app has it
         self._head_bytes = 0
+        self._body_done = True  # the current request's body has arrived whole (or it has none)
         self._timer: asyncio.TimerHandle | None = None
         self._write_timer: asyncio.TimerHandle | None = None
         waiting = _waiting.get(server_state)
@@ -144,7 +145,7 @@ class HttpProtocol(HttpToolsProtocol):
             )
 
     def _body_stalled(self) -> None:
-        if self.cycle is None or not self.cycle.more_body or self.transport.is_closing():
+        if self._body_done or self.transport.is_closing():
             return
         if self.flow.read_paused:  # the app has not read what came: its time, not the client's
             self._arm(self._limits.stall_timeout, self._body_stalled)
@@ -194,7 +195,7 @@ class HttpProtocol(HttpToolsProtocol):
             self._arm(self._limits.header_timeout, self._head_expired)
         if self._state == "head":
             self._head_bytes += len(data)
-        elif self.cycle is not None and self.cycle.more_body:
+        elif not self._body_done:
             self._arm(self._limits.stall_timeout, self._body_stalled)
         super().data_received(data)
         # Counted before parsing: a head still incomplete after this many bytes is over the limit
@@ -210,6 +211,10 @@ class HttpProtocol(HttpToolsProtocol):
             f"the request line and headers are over {self._limits.max_header_bytes} bytes",
         )
 
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._body_done = False
+
     def on_headers_complete(self) -> None:
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > self._limits.max_header_bytes:
@@ -219,7 +224,7 @@ class HttpProtocol(HttpToolsProtocol):
         self._waiting.pop(self, None)
         self._disarm()
         super().on_headers_complete()
-        if self.cycle is not None and self.cycle.more_body and not self.transport.is_closing():
+        if not self._body_done and not self.transport.is_closing():
             self._arm(self._limits.stall_timeout, self._body_stalled)
 
     def on_body(self, body: bytes) -> None:
@@ -230,13 +235,22 @@ class HttpProtocol(HttpToolsProtocol):
         if self._state == "refused":
             return
         super().on_message_complete()
+        self._body_done = True
         if self._state == "busy":
             self._disarm()  # the body is in: the app's time is not counted
+            if self.cycle is not None and self.cycle.response_complete and not self.transport.is_closing():
+                self._wait()  # answered before its body ended: now drained
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+        if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
+            return  # closing, or a pipelined request started
+        if self._body_done:
             self._wait()
+        else:
+            # Answered before its body ended (a 401 from the headers alone): the rest of the body is
+            # read and dropped, as this request's, not taken for the next request's headers.
+            self._arm(self._limits.stall_timeout, self._body_stalled)
 
     def pause_writing(self) -> None:
         super().pause_writing()
