@@ -40,6 +40,8 @@ def load_job(database_url: str, account: str, *, trajectories_n: int, steps_n: i
     when = datetime.now(UTC).isoformat()
     job_id = str(uuid.uuid4())
     step_texts = [_step_text(i, when) for i in range(steps_n)]
+    # The sizes the server records at close: answers are planned from them.
+    step_sizes = [len(t.encode("utf-8")) for t in step_texts]
     with engine.begin() as conn:
         conn.execute(
             insert(jobs),
@@ -70,6 +72,8 @@ def load_job(database_url: str, account: str, *, trajectories_n: int, steps_n: i
                         "error": None,
                         "step_count": steps_n,
                         "created_at": when,
+                        "size_bytes": sum(step_sizes) + len("ok"),
+                        "max_step_bytes": max(step_sizes, default=0),
                     }
                     for env_id in ids
                 ],

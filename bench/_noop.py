@@ -35,7 +35,7 @@ async def app(
         body = b'{"id":"' + str(uuid.uuid4()).encode() + b'","metadata":null}'
     elif method == "POST" and path.startswith("/v2/environments/") and path.endswith("/close"):
         env_id = path.split("/")[-2]
-        body = b'{"id":"' + env_id.encode() + b'","reward":1.0,"logs":null,"error":null,"trajectory":[]}'
+        body = b'{"id":"' + env_id.encode() + b'","reward":1.0,"logs":null,"error":null,"step_count":0}'
     elif method == "GET" and path == "/v2/health":
         body = b'{"status":"ok"}'
     else:  # any other call is an error, as it would be on the server: the load generators count it

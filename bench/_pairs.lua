@@ -68,8 +68,8 @@ function response(status, headers, body)
       errors = errors + 1
       return
    end
-   -- A close answers the trajectory (its "trajectory" array of steps); a create answers {"id", "metadata"}.
-   if string.find(body, '"trajectory"', 1, true) then
+   -- A close answers the trajectory's summary (with "step_count"); a create answers {"id", "metadata"}.
+   if string.find(body, '"step_count"', 1, true) then
       closes = closes + 1
       return
    end

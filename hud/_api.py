@@ -52,10 +52,10 @@ from hud._constants import BACKOFF_BASE, BACKOFF_CAP, MAX_DETAIL_CHARS, PLATFORM
 from hud._guards import IDENTITY, AnswerTooLarge, bounded, redirected, too_large, warn_plain_http
 from hud._pool import LIMITS, use_lifo_pool
 from hud._terminal import printable, shorten
-from hud._wire import IN_FLIGHT_HEADER, NEXT_CURSOR_HEADER
+from hud._wire import IN_FLIGHT_HEADER, NEXT_CURSOR_HEADER, SHOULD_RETRY_HEADER
 from hud.errors import ConfigurationError, ServerError
 from hud.settings import Settings
-from hud.trajectory import Trajectory, TrajectoryStep
+from hud.trajectory import Trajectory, TrajectoryStep, TrajectorySummary
 
 __all__ = [
     "aclose",
@@ -184,6 +184,12 @@ def _in_flight(response: httpx.Response) -> bool:
     return response.status_code == 409 and response.headers.get(IN_FLIGHT_HEADER, "").strip().lower() == "true"
 
 
+def _never_retry(response: httpx.Response) -> bool:
+    # The server knows no retry can fix this one (its database is damaged): raise at once.
+    value: str = response.headers.get(SHOULD_RETRY_HEADER, "")
+    return value.strip().lower() == "false"
+
+
 def _backoff(attempt: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return min(retry_after, RETRY_AFTER_CAP)
@@ -235,9 +241,8 @@ async def _send(
                 return response
             error = status_error(settings, operation, response)
             retry_after = retry_after_seconds(response)
-            if attempt >= settings.max_retries or not (
-                response.status_code in RETRYABLE_STATUSES or _in_flight(response)
-            ):
+            retryable = response.status_code in RETRYABLE_STATUSES or _in_flight(response)
+            if attempt >= settings.max_retries or not retryable or _never_retry(response):
                 raise error
             reason = f"HTTP {response.status_code}: {error.detail}"
         delay = _backoff(attempt, retry_after)
@@ -434,8 +439,8 @@ async def close_environment(
     logs: str | None,
     error: str | None,
     error_kind: str | None = None,
-) -> Trajectory:
-    """POST /v2/environments/{env_id}/close with the outcome; the trajectory it left."""
+) -> TrajectorySummary:
+    """POST /v2/environments/{env_id}/close with the outcome; the summary of the trajectory it left."""
     body = EnvironmentClose(
         reward=reward, logs=logs, error=error, error_kind=UNSET if error_kind is None else check_error_kind(error_kind)
     )
@@ -445,4 +450,4 @@ async def close_environment(
         settings,
         lambda c: _close_environment.asyncio_raw(env_id, client=c, body=body, idempotency_key=key),
     )
-    return _parse(Trajectory, response, "closeEnvironment")
+    return _parse(TrajectorySummary, response, "closeEnvironment")

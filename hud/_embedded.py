@@ -24,7 +24,8 @@ def _app(database: Path) -> Any:
     # Imported here: a remote-only user never pays for the server's imports.
     from hud.server import create_app
 
-    database.parent.mkdir(parents=True, exist_ok=True)
+    # The HUD home folder is private (0700) when created here; the server makes the file 0600.
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     logger.info(
         "hud: no HUD_API_KEY or HUD_BASE_URL set; using the embedded local server on %s "
         "(set HUD_BASE_URL and HUD_API_KEY to use a server or the platform)",

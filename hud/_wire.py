@@ -20,24 +20,31 @@ __all__ = [
     "IN_FLIGHT_HEADER",
     "JOB_PAGE_DEFAULT",
     "JOB_PAGE_MAX",
+    "JOB_PAGE_MAX_BYTES",
     "JOB_STATUSES",
     "MAX_ACTION_DEPTH",
     "MAX_CURSOR_LENGTH",
+    "MAX_ENVIRONMENT_BYTES",
+    "MAX_ENVIRONMENT_STEPS",
     "MAX_ERROR_LENGTH",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_ID_LENGTH",
     "MAX_JSON_DEPTH",
     "MAX_JSON_VALUES",
+    "MAX_LOGS_LENGTH",
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
     "MAX_NAME_LENGTH",
     "MAX_STATUS_LENGTH",
     "MAX_STEPS_PER_APPEND",
+    "MAX_STEP_BYTES",
     "NEXT_CURSOR_HEADER",
     "NOT_COUNTED_KINDS",
     "OUTCOMES",
     "REPLAYED_HEADER",
+    "SHOULD_RETRY_HEADER",
     "TRAJECTORY_PAGE_MAX",
+    "TRAJECTORY_PAGE_MAX_BYTES",
     "counted_reward",
     "counts",
     "effective_error_kind",
@@ -55,6 +62,9 @@ IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IN_FLIGHT_HEADER = "Idempotency-In-Flight"
 #: `true` on an answer replayed from the idempotency store.
 REPLAYED_HEADER = "Idempotency-Replayed"
+#: `false` on an error answer that no retry can fix (the server's database is damaged), whatever its
+#: status; clients then raise at once. (The header OpenAI's and Stripe's APIs send for the same.)
+SHOULD_RETRY_HEADER = "X-Should-Retry"
 #: The cursor of the next page of a job's trajectories (the body stays a bare array).
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
 
@@ -71,8 +81,22 @@ JOB_PAGE_MAX = 1000
 JOB_PAGE_DEFAULT = 100
 TRAJECTORY_PAGE_MAX = 10000
 ENVIRONMENT_PAGE_MAX = 1000
+#: A page of jobs ends early once their metadata and errors hold about this many characters (a
+#: page always holds at least one job).
+JOB_PAGE_MAX_BYTES = 8 * 1024 * 1024
+#: A page of a job's trajectories ends early once it holds about this many bytes of them (a page
+#: always holds at least one trajectory, however large).
+TRAJECTORY_PAGE_MAX_BYTES = 8 * 1024 * 1024
 #: Compact UTF-8 JSON.
 MAX_METADATA_BYTES = 1024 * 1024
+#: One step, as compact UTF-8 JSON (an inline screenshot as a data: URL fits; bulkier data belongs
+#: elsewhere, behind its URL).
+MAX_STEP_BYTES = 4 * 1024 * 1024
+#: An environment's steps, together (compact UTF-8 JSON), and how many.
+MAX_ENVIRONMENT_BYTES = 512 * 1024 * 1024
+MAX_ENVIRONMENT_STEPS = 100_000
+#: The `logs` of a closed environment (its `error` has MAX_ERROR_LENGTH, like a job's).
+MAX_LOGS_LENGTH = 4 * 1024 * 1024
 #: Objects and arrays, the body itself being the first level.
 MAX_JSON_DEPTH = 64
 #: Metadata sits at level 2 of a body, so it has 63 levels left.

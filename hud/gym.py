@@ -10,6 +10,7 @@ async with await hud.gym.make("my-gym", task_id="t-1") as env:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from datetime import UTC, datetime
@@ -21,11 +22,19 @@ from pydantic import BaseModel
 from hud import _api
 from hud._lifecycle import keep
 from hud._validate import check_id, check_metadata, check_optional_text, check_reward, error_text
-from hud._wire import ERROR_KINDS, MAX_ACTION_DEPTH
+from hud._wire import (
+    ERROR_KINDS,
+    MAX_ACTION_DEPTH,
+    MAX_ENVIRONMENT_BYTES,
+    MAX_ENVIRONMENT_STEPS,
+    MAX_ERROR_LENGTH,
+    MAX_LOGS_LENGTH,
+    MAX_STEP_BYTES,
+)
 from hud.errors import ConflictError, HudError, InvalidInputError
 from hud.job import Job, current_job, settings_of
 from hud.settings import Settings, settings_for
-from hud.trajectory import Trajectory, TrajectoryStep
+from hud.trajectory import TrajectoryStep, TrajectorySummary
 
 __all__ = ["Environment", "make"]
 
@@ -74,11 +83,14 @@ class Environment:
         self.metadata = metadata
         self._settings = settings
         self._infra_errors = infra_errors
-        self._trajectory: Trajectory | None = None
+        self._closed: TrajectorySummary | None = None
         self._opened = time.monotonic()
         # When the previous step ended (at first, when the environment was made): the default start
         # of the next step.
         self._last_end = datetime.now(UTC)
+        # What this handle sent: the environment's limits are checked before sending.
+        self._step_count = 0
+        self._step_bytes = 0
 
     def __repr__(self) -> str:
         return f"Environment(id={self.id!r}, gym_id={self.gym_id!r}, job_id={self.job_id!r}, closed={self.closed})"
@@ -86,7 +98,7 @@ class Environment:
     @property
     def closed(self) -> bool:
         """Whether `close()` has succeeded."""
-        return self._trajectory is not None
+        return self._closed is not None
 
     async def record_step(
         self,
@@ -124,8 +136,22 @@ class Environment:
             start_timestamp=start_timestamp or self._last_end,
             end_timestamp=end,
         )
+        size = _stored_size(step)
+        if size > MAX_STEP_BYTES:
+            raise InvalidInputError(
+                f"this step is {size} bytes as JSON; the limit is {MAX_STEP_BYTES}: store bulky observations "
+                "(screenshots, pages) elsewhere and pass their URL as observation_url"
+            )
+        if self._step_count + 1 > MAX_ENVIRONMENT_STEPS or self._step_bytes + size > MAX_ENVIRONMENT_BYTES:
+            raise InvalidInputError(
+                f"environment {self.id} holds {self._step_count} steps ({self._step_bytes} bytes); this one would "
+                f"take it over its limits of {MAX_ENVIRONMENT_STEPS} steps and {MAX_ENVIRONMENT_BYTES} bytes: "
+                "close it and record the rest in a new environment"
+            )
         await _api.append_steps(self._settings, self.id, [step])
         self._last_end = end
+        self._step_count += 1
+        self._step_bytes += size
         return step
 
     async def close(
@@ -135,32 +161,42 @@ class Environment:
         error: str | None = None,
         *,
         error_kind: str | None = None,
-    ) -> Trajectory:
-        """Close the environment, leaving its trajectory on the job; returns that trajectory.
+    ) -> TrajectorySummary:
+        """Close the environment, leaving its trajectory on the job.
+
+        Returns the trajectory's summary: its id, reward, logs, error, error kind, task and times and
+        its `step_count`, without the steps themselves, so that closing costs the same however large
+        the trajectory. Read the steps with `Job.iter_trajectories()` (or `Job.load_trajectories()`).
 
         Args:
             reward: The run's reward (a finite number).
-            logs: Free text.
-            error: What went wrong, when the run failed.
+            logs: Free text (at most 4,194,304 characters).
+            error: What went wrong, when the run failed (at most 65,536 characters).
             error_kind: Why it failed: `agent`, `timeout`, `infrastructure`, `cancelled` or `crashed`
                 (`infrastructure`, `cancelled` and `crashed` runs are left out of scores). Default:
                 `agent` when `error` is given.
 
         Raises:
             ConflictError: it was closed already.
+            InvalidInputError: an argument is refused before sending (the environment stays open).
         """
-        if self._trajectory is not None:
+        if self._closed is not None:
             raise ConflictError(409, f"environment {self.id} is closed already", operation="closeEnvironment")
         checked = check_reward(reward)
-        for what, text in (("logs", logs), ("error", error)):
+        for what, text, limit in (("logs", logs, MAX_LOGS_LENGTH), ("error", error, MAX_ERROR_LENGTH)):
             if text is not None and not isinstance(text, str):
                 raise InvalidInputError(f"{what} must be a string or None, got {type(text).__name__}")
+            if text is not None and len(text) > limit:
+                raise InvalidInputError(
+                    f"{what} is {len(text)} characters long; the limit is {limit}: keep the end that matters, "
+                    "or store it elsewhere and put its URL in it"
+                )
         if error_kind is not None and error_kind not in ERROR_KINDS:
             raise InvalidInputError(f"error_kind must be one of {', '.join(ERROR_KINDS)} or None, got {error_kind!r}")
-        self._trajectory = await _api.close_environment(
+        self._closed = await _api.close_environment(
             self._settings, self.id, reward=checked, logs=logs, error=error, error_kind=error_kind
         )
-        return self._trajectory
+        return self._closed
 
     async def __aenter__(self) -> Environment:
         return self
@@ -211,6 +247,18 @@ class Environment:
             logger.debug("hud: environment %s was already closed", self.id)
         except HudError as exc:
             logger.error("hud: could not close environment %s after its run ended (%s): %s", self.id, kind, exc)
+
+
+def _stored_size(step: TrajectoryStep) -> int:
+    """The step's size as the server stores it: compact UTF-8 JSON of the fields it was sent."""
+    wire = {
+        "observation_url": step.observation_url,
+        "observation_text": step.observation_text,
+        "actions": step.actions,
+        "start_timestamp": None if step.start_timestamp is None else step.start_timestamp.isoformat(),
+        "end_timestamp": None if step.end_timestamp is None else step.end_timestamp.isoformat(),
+    }
+    return len(json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
 
 
 async def make(

@@ -1,5 +1,6 @@
-"""What environments leave on their job: a `Trajectory` of `TrajectoryStep`s once closed, and an
-`EnvironmentInfo` for each environment, open or closed."""
+"""What environments leave on their job: a `Trajectory` of `TrajectoryStep`s once closed, the
+`TrajectorySummary` that closing an environment returns, and an `EnvironmentInfo` for each
+environment, open or closed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD, counted_reward, counts, effective_error_kind, trajectory_outcome
 
-__all__ = ["EnvironmentInfo", "Trajectory", "TrajectoryStep"]
+__all__ = ["EnvironmentInfo", "Trajectory", "TrajectoryStep", "TrajectorySummary"]
 
 
 class TrajectoryStep(BaseModel):
@@ -28,14 +29,8 @@ class TrajectoryStep(BaseModel):
     end_timestamp: datetime | None = None
 
 
-class Trajectory(BaseModel):
-    """The record of one environment's run on a job: its steps, reward, logs and error.
-
-    `id` is the id of the environment that left it. The fields after `trajectory` are extensions of
-    the reference server (None from a server that does not send them): which task and gym the
-    environment ran, its metadata, when it was created and closed, and why it ended in error
-    (`error_kind`: `agent`, `timeout`, `infrastructure`, `cancelled` or `crashed`).
-    """
+class _Outcome(BaseModel):
+    """A closed environment's outcome and identity, with the scoring rule of `hud._wire`."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -43,7 +38,6 @@ class Trajectory(BaseModel):
     reward: float | None = None
     logs: str | None = None
     error: str | None = None
-    trajectory: list[TrajectoryStep] = Field(default_factory=list)
     task_id: str | None = None
     gym_id: str | None = None
     metadata: dict[str, Any] | None = None
@@ -78,11 +72,36 @@ class Trajectory(BaseModel):
         """Its error kind; `agent` for an error recorded without one (older clients, the platform)."""
         return effective_error_kind(self.error, self.error_kind)
 
+
+class Trajectory(_Outcome):
+    """The record of one environment's run on a job: its steps, reward, logs and error.
+
+    `id` is the id of the environment that left it. The fields after `trajectory` are extensions of
+    the reference server (None from a server that does not send them): which task and gym the
+    environment ran, its metadata, when it was created and closed, and why it ended in error
+    (`error_kind`: `agent`, `timeout`, `infrastructure`, `cancelled` or `crashed`).
+    """
+
+    trajectory: list[TrajectoryStep] = Field(default_factory=list)
+
     def _repr_html_(self) -> str:
         """HTML for notebooks (Jupyter calls this): outcome and first steps, every value escaped."""
         from hud._display import trajectory_html
 
         return trajectory_html(self)
+
+
+class TrajectorySummary(_Outcome):
+    """What `Environment.close()` returns: the trajectory it left, without its steps.
+
+    The answer of a close does not grow with the trajectory (one of 300 steps of 1 MB would otherwise
+    come back whole). Read the steps with `Job.iter_trajectories()` or `Job.load_trajectories()`.
+
+    Attributes:
+        step_count: How many steps the trajectory holds.
+    """
+
+    step_count: int = 0
 
 
 class EnvironmentInfo(BaseModel):
@@ -97,7 +116,7 @@ class EnvironmentInfo(BaseModel):
 
     id: str
     job_id: str | None = None
-    gym_id: str
+    gym_id: str | None = None
     task_id: str | None = None
     metadata: dict[str, Any] | None = None
     created_at: datetime

@@ -10,6 +10,7 @@ import pytest
 import hud
 from hud import errors
 from hud.job import create_job, load_job
+from hud.trajectory import TrajectorySummary
 
 
 async def test_steps_and_outcome_reach_the_trajectory(embedded: Path) -> None:
@@ -22,7 +23,10 @@ async def test_steps_and_outcome_reach_the_trajectory(embedded: Path) -> None:
     closed = await env.close(reward=0.5, logs="ok", error=None)
 
     (stored,) = await target.load_trajectories()
-    assert stored == closed
+    # close() returns the summary: the trajectory's outcome and step count, not its steps.
+    assert isinstance(closed, TrajectorySummary)
+    assert (closed.id, closed.reward, closed.logs, closed.error, closed.step_count) == (env.id, 0.5, "ok", None, 2)
+    assert (closed.task_id, closed.gym_id, closed.metadata) == ("t-1", "gym", {"seed": 3})
     assert (stored.id, stored.reward, stored.logs, stored.error) == (env.id, 0.5, "ok", None)
     assert [s.observation_text for s in stored.trajectory] == ["hello", None]
     assert stored.trajectory[0].actions == [{"type": "type", "text": "hi"}]

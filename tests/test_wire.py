@@ -28,7 +28,7 @@ def _query(path: str, method: str, name: str) -> dict[str, Any]:
     [
         ("MAX_NAME_LENGTH", SCHEMAS["JobCreate"]["properties"]["name"]["maxLength"]),
         ("MAX_ID_LENGTH", SCHEMAS["Id"]["maxLength"]),
-        ("MAX_ID_LENGTH", SCHEMAS["EnvironmentCreate"]["properties"]["gym_id"]["maxLength"]),
+        ("MAX_ID_LENGTH", SCHEMAS["EnvironmentCreate"]["properties"]["gym_id"]["anyOf"][0]["maxLength"]),
         ("MAX_STATUS_LENGTH", SCHEMAS["Status"]["maxLength"]),
         ("MAX_ERROR_LENGTH", SCHEMAS["JobUpdate"]["properties"]["error"]["anyOf"][0]["maxLength"]),
         ("MAX_CURSOR_LENGTH", PARAMETERS["Cursor"]["schema"]["maxLength"]),
@@ -38,6 +38,8 @@ def _query(path: str, method: str, name: str) -> dict[str, Any]:
         ("JOB_PAGE_DEFAULT", _query("/v2/jobs", "get", "limit")["default"]),
         ("TRAJECTORY_PAGE_MAX", _query("/v2/jobs/{job_id}/trajectories", "get", "limit")["maximum"]),
         ("ENVIRONMENT_PAGE_MAX", _query("/v2/jobs/{job_id}/environments", "get", "limit")["maximum"]),
+        ("MAX_LOGS_LENGTH", SCHEMAS["EnvironmentClose"]["properties"]["logs"]["anyOf"][0]["maxLength"]),
+        ("MAX_ERROR_LENGTH", SCHEMAS["EnvironmentClose"]["properties"]["error"]["anyOf"][0]["maxLength"]),
     ],
 )
 def test_limit_matches_the_spec(limit: str, stated: int) -> None:
@@ -51,6 +53,14 @@ def test_limit_matches_the_spec(limit: str, stated: int) -> None:
         (f"{_wire.MAX_JSON_DEPTH} levels", SCHEMAS["Metadata"]["description"]),
         (f"{_wire.MAX_JSON_VALUES:,} JSON values", SPEC["info"]["description"]),
         (f"{_wire.DEFAULT_MAX_BODY_BYTES:,} bytes", SPEC["info"]["description"]),
+        (f"{_wire.MAX_STEP_BYTES:,} bytes", SCHEMAS["TrajectoryStep"]["description"]),
+        (f"{_wire.MAX_ENVIRONMENT_STEPS:,} steps", SCHEMAS["TrajectoryStep"]["description"]),
+        (f"{_wire.MAX_ENVIRONMENT_BYTES:,} bytes", SCHEMAS["TrajectoryStep"]["description"]),
+        (f"{_wire.JOB_PAGE_MAX_BYTES:,} characters", SPEC["paths"]["/v2/jobs"]["get"]["description"]),
+        (
+            f"{_wire.TRAJECTORY_PAGE_MAX_BYTES:,} bytes",
+            SPEC["paths"]["/v2/jobs/{job_id}/trajectories"]["get"]["description"],
+        ),
     ],
 )
 def test_limit_stated_in_the_spec_prose(text: str, where: str) -> None:
@@ -70,6 +80,7 @@ def test_headers_are_the_specs() -> None:
     assert PARAMETERS["IdempotencyKey"]["name"] == _wire.IDEMPOTENCY_KEY_HEADER
     trajectories = SPEC["paths"]["/v2/jobs/{job_id}/trajectories"]["get"]["responses"]["200"]["headers"]
     assert _wire.NEXT_CURSOR_HEADER in trajectories
+    assert _wire.SHOULD_RETRY_HEADER in SPEC["components"]["responses"]["Damaged"]["headers"]
 
 
 @pytest.mark.parametrize(

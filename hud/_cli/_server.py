@@ -3,136 +3,33 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 
 import click
 
+from hud._cli._database import (
+    db_file_option,
+    db_option,
+    embedded_database,
+    fail,
+    open_database,
+    redact,
+    refuse_damage,
+    resolve_url,
+    server_settings,
+)
 from hud._cli._install import install_command
 from hud._terminal import printable
-from hud.errors import ConfigurationError
-from hud.settings import get_settings
 
-if TYPE_CHECKING:
-    from hud.server._settings import ServerSettings
-
-__all__ = ["default_database_url", "keys", "server", "ui"]
-
-
-def default_database_url() -> str:
-    """The database of `--db` when not given: HUD_SERVER_DATABASE_URL, else the embedded default's
-    `sqlite:///$HUD_HOME/hud.db` (the SDK's settings: environment, then `.env`, then `~/.hud`; the
-    folder is made with the database)."""
-    configured = _server_settings().database_url
-    if configured:
-        return configured
-    return f"sqlite:///{_embedded_database()}"
-
-
-def _server_settings() -> ServerSettings:
-    """HUD_SERVER_* (environment, then `.env`); a bad value is one clear line and exit 1."""
-    from pydantic import ValidationError
-
-    from hud.server._settings import ServerSettings
-
-    try:
-        return ServerSettings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"HUD_SERVER_{str(error['loc'][0]).upper() if error['loc'] else '?'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        _fail(f"{problems} (fix or unset it in the environment or .env)")
-
-
-def _embedded_database() -> Path:
-    """The embedded default's SQLite file, as the SDK resolves it (HUD_HOME from the environment or `.env`)."""
-    try:
-        return get_settings().database_path.expanduser()
-    except ConfigurationError as exc:
-        _fail(str(exc))
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"hud: error: {printable(message)}", err=True)
-    sys.exit(1)
-
-
-def _open(database_url: str | None, *, create: bool = True, embedded: bool = False) -> str:
-    """Opens (creating or upgrading) the database so bad URLs fail here with one clear line.
-
-    `create=False`, for commands that only read or change what is there: a database that does not
-    exist, or holds no hud tables, is an error and nothing is created (a mistyped --db must not pass
-    as an empty database). `embedded`: the URL is the embedded default's database.
-    """
-    from hud.server._db import get_engine
-
-    url = database_url or default_database_url()
-    try:
-        if not create:
-            _check_exists(url, default=embedded or database_url is None)
-        get_engine(url)
-    except Exception as exc:
-        _fail(f"cannot open the database {_redact(url)}: {_first_line(exc)}")
-    return url
-
-
-def _check_exists(url: str, *, default: bool) -> None:
-    """Fails unless `url` is a hud database already; creates nothing (no folder, file or table)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    from hud.server._db import normalize_url
-    from hud.server._migrations import current_version
-
-    parsed = make_url(normalize_url(url))
-    if default:
-        fix = "nothing has been recorded with the embedded default yet: run a job first (python examples/quickstart.py)"
-    else:
-        fix = "check --db; `hud keys create --db URL` or `hud server --db URL` creates a database"
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database in (None, "", ":memory:"):
-            _fail(f"an in-memory database is always empty: {fix}")
-        path = Path(parsed.database).absolute()  # shows where a relative path pointed (sqlite:///x.db)
-        if not path.is_file():
-            _fail(f"no database at {path}: {fix}")
-    probe = create_engine(parsed)
-    try:
-        if current_version(probe) == 0:
-            _fail(f"{_redact(url)} holds no hud tables: {fix}")
-    finally:
-        probe.dispose()
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparsable URL)"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
-
-
-_db_option = click.option(
-    "--db",
-    "database_url",
-    metavar="URL",
-    default=None,
-    help="Database URL: sqlite:///path or postgresql+psycopg://user:pass@host/db "
-    "[default: sqlite:///$HUD_HOME/hud.db, HUD_HOME defaulting to ~/.hud]",
-)
+__all__ = ["keys", "server", "ui"]
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
-@_db_option
+@db_option
+@db_file_option
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Worker processes.")
 @click.option(
     "--max-body-bytes",
@@ -160,6 +57,18 @@ _db_option = click.option(
     "[default: HUD_SERVER_DASHBOARD, else on]",
 )
 @click.option(
+    "--check-db",
+    is_flag=True,
+    help="Check every page of the database for damage, say what was found, and exit (0: healthy, 1: damaged).",
+)
+@click.option(
+    "--start-check/--no-start-check",
+    default=True,
+    show_default=True,
+    help="Refuse to start on a damaged database (SQLite: a quick check of every page of a file up to 128 MiB; "
+    "of a larger one, or PostgreSQL, reads of each table's newest rows).",
+)
+@click.option(
     "--allow-host",
     "allowed_hosts",
     multiple=True,
@@ -182,11 +91,14 @@ def server(
     host: str,
     port: int,
     database_url: str | None,
+    database_file: Path | None,
     workers: int,
     max_body_bytes: int | None,
     job_lease: float | None,
     no_auth: bool | None,
     dashboard: bool | None,
+    check_db: bool,
+    start_check: bool,
     allowed_hosts: tuple[str, ...],
     forwarded_allow_ips: str | None,
     log_level: str,
@@ -201,12 +113,17 @@ def server(
     try:
         import uvicorn
     except ImportError:
-        _fail(f"`hud server` needs the server extra (uvicorn): {install_command('server')}")
+        fail(f"`hud server` needs the server extra (uvicorn): {install_command('server')}")
     from hud.server._app import app_from_settings
     from hud.server._connections import uvicorn_options
 
-    configured = _server_settings()
-    url = _open(database_url)
+    configured = server_settings()
+    if check_db:
+        url = resolve_url(database_url, database_file)
+        refuse_damage(url, full=True)
+        click.echo(f"hud: the database {redact(url)} is healthy (every page checked)", err=True)
+        return
+    url = open_database(database_url, database_file, start_check=start_check)
     given = {
         "database_url": url,
         "auth": None if no_auth is None else not no_auth,
@@ -226,7 +143,7 @@ def server(
                 err=True,
             )
     click.echo(
-        f"hud: serving {_redact(url)} on http://{host}:{port} with {workers} worker(s)"
+        f"hud: serving {redact(url)} on http://{host}:{port} with {workers} worker(s)"
         f"{', API key required' if settings.auth else ''}",
         err=True,
     )
@@ -265,13 +182,13 @@ def ui(port: int, open_browser: bool, log_level: str) -> None:
     try:
         import uvicorn
     except ImportError:
-        _fail(f"`hud ui` needs the server extra (uvicorn, jinja2): {install_command('server')}")
+        fail(f"`hud ui` needs the server extra (uvicorn, jinja2): {install_command('server')}")
     from hud.server._app import create_app
     from hud.server._connections import uvicorn_options
 
-    url = _open(f"sqlite:///{_embedded_database()}", create=False, embedded=True)
+    url = open_database(f"sqlite:///{embedded_database()}", start_check=True, create=False, embedded=True)
     address = f"http://127.0.0.1:{port}/ui/"
-    click.echo(f"hud: dashboard of {_redact(url)} on {address} (Ctrl-C to stop)", err=True)
+    click.echo(f"hud: dashboard of {redact(url)} on {address} (Ctrl-C to stop)", err=True)
     if open_browser:
         import threading
         import webbrowser
@@ -279,7 +196,7 @@ def ui(port: int, open_browser: bool, log_level: str) -> None:
         # After a moment, so uvicorn listens when the browser asks.
         threading.Timer(1.0, webbrowser.open, args=(address,)).start()
     app = create_app(url, auth=False, dashboard=True)
-    limits = uvicorn_options(_server_settings(), workers=1)
+    limits = uvicorn_options(server_settings(), workers=1)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level=log_level, server_header=False, **limits)
 
 
@@ -289,46 +206,49 @@ def keys() -> None:
 
 
 @keys.command("create")
-@_db_option
+@db_option
+@db_file_option
 @click.option("--account", required=True, help="The account the key acts as; its objects are shared by its keys.")
-def create_key_command(database_url: str | None, account: str) -> None:
+def create_key_command(database_url: str | None, database_file: Path | None, account: str) -> None:
     """Create a key and print it once, alone on stdout.
 
     Only its hash is stored. Capture it with KEY=$(hud keys create --db URL --account NAME).
     """
     from hud.server import create_key
 
-    url = _open(database_url)
+    url = open_database(database_url, database_file)
     try:
         key = create_key(url, account)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"hud: created a key for account {account!r}; it is shown only this once", err=True)
     click.echo(key)
 
 
 @keys.command("revoke")
-@_db_option
+@db_option
+@db_file_option
 @click.argument("key_or_id")
-def revoke_key_command(database_url: str | None, key_or_id: str) -> None:
+def revoke_key_command(database_url: str | None, database_file: Path | None, key_or_id: str) -> None:
     """Revoke a key, given the key itself or its id.
 
     The ids are in `hud keys list`. The database must exist already.
     """
     from hud.server import revoke_key
 
-    url = _open(database_url, create=False)
+    url = open_database(database_url, database_file, create=False)
     try:
         info = revoke_key(url, key_or_id)
     except LookupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"hud: revoked key {info.id} of account {info.account!r}", err=True)
 
 
 @keys.command("list")
-@_db_option
+@db_option
+@db_file_option
 @click.option("--account", default=None, help="Only the keys of this account.")
-def list_keys_command(database_url: str | None, account: str | None) -> None:
+def list_keys_command(database_url: str | None, database_file: Path | None, account: str | None) -> None:
     """List the keys' ids and accounts, never the keys.
 
     Columns: id, account, created, revoked. The database must exist already: a mistyped --db fails
@@ -336,7 +256,7 @@ def list_keys_command(database_url: str | None, account: str | None) -> None:
     """
     from hud.server import list_keys
 
-    url = _open(database_url, create=False)
+    url = open_database(database_url, database_file, create=False)
     rows = list_keys(url, account)
     if not rows:
         click.echo("hud: no keys", err=True)
@@ -344,6 +264,5 @@ def list_keys_command(database_url: str | None, account: str | None) -> None:
     click.echo(f"{'ID':<22} {'ACCOUNT':<20} {'CREATED':<26} REVOKED")
     for info in rows:
         revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
-        click.echo(
-            f"{info.id:<22} {printable(info.account):<20} {info.created_at.isoformat(timespec='seconds'):<26} {revoked}"
-        )
+        created = info.created_at.isoformat(timespec="seconds")
+        click.echo(f"{info.id:<22} {printable(info.account):<20} {created:<26} {revoked}")

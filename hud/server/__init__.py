@@ -15,8 +15,12 @@ Layout, one module per responsibility (a request goes down this list):
 - `_requests.py`: strict JSON (bounded values, off the event loop when large) and the body models.
 - `_cursors.py`: paging cursors (positions, in the format openapi.yaml states).
 - `_operations/`: the operations, plain functions on a connection (`jobs`, `environments`,
-  `trajectories`); `_render.py`: their JSON answers.
-- `_idempotency.py`: Idempotency-Key replay, in the operation's own transaction.
+  `trajectories`: answers planned from stored sizes and written in pieces of bounded size);
+  `_render.py`: their JSON answers.
+- `_idempotency.py`: Idempotency-Key replay, in the operation's own transaction (large answers kept
+  as a reference); expired keys purged in small batches off the request path.
+- `_check.py`: damaged databases: recognised (a 500 no retry can fix), probed (health), checked
+  (`hud server --check-db`, and at start).
 - `_transactions.py`: where a transaction runs (`_writer.py`: SQLite's one writer thread with group
   commit; PostgreSQL: a pool thread per write).
 - `_db.py` engines, `_tables.py` tables, `_migrations.py` versioned DDL, `_sql.py` precompiled statements.

@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 
 from hud.server import _dashboard_pages as pages
 from hud.server._auth import LOCAL_ACCOUNT, Authenticator, hash_key
+from hud.server._check import damage_detail, is_damage
 from hud.server._errors import ApiError
 from hud.server._middleware import is_cross_origin
 from hud.server._sessions import account_of_session, end_session, start_session
@@ -155,16 +156,23 @@ class _Dashboard:
                 return await endpoint(request)
             except ApiError as exc:
                 return self._error(exc.status_code, exc.detail)
-            except OperationalError as exc:
-                logger.warning("dashboard: database error on %s: %s", request.url.path, exc)
-                response = self._error(503, "the database is unavailable or busy: try again in a moment")
-                response.headers["Retry-After"] = "1"
-                return response
-            except Exception:
-                logger.exception("dashboard: unexpected error on %s", request.url.path)
-                return self._error(500, "internal server error: the server's log has the details")
+            except Exception as exc:
+                return self._failed(request, exc)
 
         return run
+
+    def _failed(self, request: Request, exc: Exception) -> Response:
+        """The error page for an exception: damage (500, what to do), the database away (503), else 500."""
+        if is_damage(exc):
+            logger.error("dashboard: the database is damaged (%s): %s", request.url.path, exc)
+            return self._error(500, damage_detail(exc))
+        if isinstance(exc, OperationalError):
+            logger.warning("dashboard: database error on %s: %s", request.url.path, exc)
+            response = self._error(503, "the database is unavailable or busy: try again in a moment")
+            response.headers["Retry-After"] = "1"
+            return response
+        logger.exception("dashboard: unexpected error on %s", request.url.path, exc_info=exc)
+        return self._error(500, "internal server error: the server's log has the details")
 
     def _error(self, status_code: int, message: str, *, signed_in: bool | None = None) -> HTMLResponse:
         context = {"status_code": status_code, "message": message, "refresh": False}

@@ -2,6 +2,10 @@
 
 Every query is scoped to one account and aggregates in SQL: one query per page of rows plus one for
 their aggregates, never one per row, and keyset paging for long lists.
+
+Pages stay small however large the data: a page of steps ends after `PAGE_STEP_BYTES` of stored
+steps (read in batches sized by the trajectory's largest step), and long texts are clipped (`clip`)
+with a note of what was left out.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
 from sqlalchemy import Connection, and_, case, func, select
 
-from hud._wire import FINAL_STATUSES, trajectory_outcome
+from hud._wire import FINAL_STATUSES, MAX_STEP_BYTES, trajectory_outcome
 from hud.server._errors import ApiError
 from hud.server._operations.leases import effective_status, expired
 from hud.server._operations.scoring import counted_reward, stats_columns
@@ -28,6 +33,7 @@ __all__ = [
     "TRAJECTORIES_PER_PAGE",
     "Page",
     "Stats",
+    "clip",
     "job_list",
     "job_page",
     "trajectory_page",
@@ -36,7 +42,29 @@ __all__ = [
 JOBS_PER_PAGE = 50
 TRAJECTORIES_PER_PAGE = 100
 STEPS_PER_PAGE = 100
+#: A page of steps ends once it has read this much of them (at least one step).
+PAGE_STEP_BYTES = 8 * 1024 * 1024
 HISTOGRAM_BINS = 10
+#: Characters shown of one text: an observation, a URL that is no image, an action, logs, an error.
+TEXT_CHARS = 10_000
+URL_CHARS = 2_000
+ACTION_CHARS = 1_000
+ACTIONS_SHOWN = 20
+LOGS_CHARS = 100_000
+METADATA_CHARS = 20_000
+
+
+def clip(text: str | None, limit: int) -> Markup:
+    """`text` escaped, cut after `limit` characters with a note of how many more there are."""
+    if text is None:
+        return Markup("")
+    if len(text) <= limit:
+        return Markup.escape(text)
+    more = len(text) - limit
+    return Markup.escape(text[:limit]) + Markup('<span class="clipped">… {} more characters not shown</span>').format(
+        f"{more:,}"
+    )
+
 
 #: A page to render: its template and the template's context.
 Page = tuple[str, dict[str, Any]]
@@ -152,11 +180,12 @@ def job_page(conn: Connection, account: str, job_id: str, after: int, lease: flo
         return None
     stats = _stats(conn.execute(select(*_stats_cols).where(_t.c.account == account, _t.c.job_id == job_id)).one())
     rows = conn.execute(
+        # The list shows the start of each error only: no need to read all of a long one.
         select(
             _t.c.seq,
             _t.c.id,
             _t.c.reward,
-            _t.c.error,
+            func.substr(_t.c.error, 1, 200).label("error"),
             _t.c.error_kind,
             _t.c.step_count,
             _t.c.task_id,
@@ -176,7 +205,8 @@ def job_page(conn: Connection, account: str, job_id: str, after: int, lease: flo
     ).scalar_one()
     return "job.html", {
         "job": job,
-        "metadata": _pretty(job.metadata),
+        "metadata": clip(_pretty(job.metadata), METADATA_CHARS),
+        "job_error": clip(job.error, TEXT_CHARS),
         "stats": stats,
         "open_environments": int(open_environments),
         "histogram": _histogram(conn, account, job_id, stats),
@@ -212,19 +242,36 @@ def trajectory_page(conn: Connection, account: str, trajectory_id: str, start: i
     row = conn.execute(query).first()
     if row is None:
         raise ApiError(404, "no such trajectory in this account")
-    step_rows = conn.execute(
-        select(steps.c.position, steps.c.data)
-        .where(steps.c.env_id == trajectory_id, steps.c.position >= start)
-        .order_by(steps.c.position)
-        .limit(STEPS_PER_PAGE + 1)
-    ).all()
-    page = step_rows[:STEPS_PER_PAGE]
+    # Batches sized by the largest step (unknown: as large as a step may be), while another fits.
+    largest = row.max_step_bytes or MAX_STEP_BYTES
+    shown: list[dict[str, Any]] = []
+    read, position = 0, start
+    while len(shown) < STEPS_PER_PAGE:
+        room = PAGE_STEP_BYTES - read
+        if shown and room < largest:
+            break
+        wanted = min(STEPS_PER_PAGE - len(shown), max(1, room // largest))
+        batch = conn.execute(
+            select(steps.c.position, steps.c.data)
+            .where(steps.c.env_id == trajectory_id, steps.c.position >= position)
+            .order_by(steps.c.position)
+            .limit(wanted)
+        ).all()
+        for r in batch:
+            read += len(r.data)
+            shown.append(_step(r.position, r.data))  # clipped: the raw text is not kept
+        if batch:
+            position = batch[-1].position + 1
+        if len(batch) < wanted:
+            break
     return "trajectory.html", {
         "t": row,
         "status": trajectory_outcome(row.reward, row.error, row.error_kind),
         "duration": _duration(row.created_at, row.closed_at),
-        "steps": [_step(r.position, r.data) for r in page],
-        "next_start": page[-1].position + 1 if len(step_rows) > STEPS_PER_PAGE else None,
+        "logs": clip(row.logs, LOGS_CHARS),
+        "error": clip(row.error, TEXT_CHARS),
+        "steps": shown,
+        "next_start": position if shown and position < row.step_count else None,
         "paged": start > 0,
         "refresh": False,
     }
@@ -270,12 +317,17 @@ def _step(position: int, data: str) -> dict[str, Any]:
     duration: str | None = None
     if start is not None and end is not None and (start.tzinfo is None) == (end.tzinfo is None):
         duration = _seconds((end - start).total_seconds())
+    actions = step.get("actions") or []
+    text, url = step.get("observation_text"), step.get("observation_url")
     return {
         "number": position + 1,
-        "text": step.get("observation_text"),
-        "url": step.get("observation_url"),
-        "image": _image_url(step.get("observation_url")),
-        "actions": [json.dumps(a, ensure_ascii=False) for a in step.get("actions") or []],
+        "text": None if text is None else clip(text, TEXT_CHARS),
+        "url": None if url is None else clip(url, URL_CHARS),
+        # An image is shown whole (a data: URL cut short would be no image); the page's byte bound
+        # limits how many of them a page holds.
+        "image": _image_url(url),
+        "actions": [clip(json.dumps(a, ensure_ascii=False), ACTION_CHARS) for a in actions[:ACTIONS_SHOWN]],
+        "actions_hidden": max(0, len(actions) - ACTIONS_SHOWN),
         "start": step.get("start_timestamp"),
         "end": step.get("end_timestamp"),
         "duration": duration,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -13,7 +14,15 @@ from sqlalchemy.pool import StaticPool
 from hud.server._migrations import migrate
 from hud.server._writer import Writer
 
-__all__ = ["dispose", "get_engine", "is_postgres", "normalize_url", "sqlite_writer", "write_engine"]
+__all__ = [
+    "dispose",
+    "get_engine",
+    "is_postgres",
+    "normalize_url",
+    "sqlite_writer",
+    "start_background",
+    "write_engine",
+]
 
 # Writers wait for each other instead of failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -22,6 +31,8 @@ _BUSY_TIMEOUT_PRAGMA = "PRAGMA busy_timeout = %d" % int(SQLITE_BUSY_TIMEOUT_S * 
 
 _engines: dict[str, Engine] = {}
 _writers: dict[Engine, Writer] = {}
+# Background threads working on an engine (the idempotency purge): `dispose` waits for them.
+_background: dict[Engine, set[threading.Thread]] = {}
 _lock = threading.Lock()
 
 
@@ -38,6 +49,21 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def _create_private(path: str) -> None:
+    """Creates the database file 0600 (and its folder 0700) when they do not exist yet.
+
+    SQLite creates the `-wal` and `-shm` files with the permissions of the database file, so they
+    are private too. Existing files and folders keep the permissions their owner gave them.
+    """
+    # exist_ok: a folder that exists keeps its mode; only the one created here is 0700 (under umask).
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)  # an empty file is an empty SQLite database
+
+
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     in_memory = parsed.database in (None, "", ":memory:")
@@ -48,8 +74,8 @@ def _sqlite_engine(url: str) -> Engine:
     else:
         kwargs["pool_size"] = 8
         kwargs["max_overflow"] = 32
-        folder = os.path.dirname(os.path.abspath(parsed.database or ""))
-        os.makedirs(folder, exist_ok=True)
+        if not parsed.query.get("uri"):  # a `file:` URI names its file its own way: leave it to SQLite
+            _create_private(os.path.abspath(parsed.database or ""))
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -112,6 +138,22 @@ def sqlite_writer(engine: Engine) -> Writer | None:
         return writer
 
 
+def start_background(engine: Engine, target: Callable[[], None], name: str) -> None:
+    """Runs `target` on a daemon thread that `dispose` waits for before closing the engine."""
+
+    def run() -> None:
+        try:
+            target()
+        finally:
+            with _lock:
+                _background.get(engine, set()).discard(thread)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    with _lock:
+        _background.setdefault(engine, set()).add(thread)
+    thread.start()
+
+
 def write_engine(engine: Engine) -> Engine:
     """`engine` with the option that makes SQLite transactions start as `BEGIN IMMEDIATE`."""
     return engine.execution_options(hud_write=True)
@@ -127,6 +169,7 @@ def _after_fork_in_child() -> None:
         engine.dispose(close=False)  # the parent keeps using its connections; the child opens its own
     for writer in _writers.values():
         writer.forget_after_fork()
+    _background.clear()  # the parent's threads do not run here
 
 
 if hasattr(os, "register_at_fork"):
@@ -137,6 +180,14 @@ def dispose(database_url: str | None = None) -> None:
     """Closes the pooled connections of one database URL, or of all when None."""
     with _lock:
         urls = [normalize_url(database_url)] if database_url is not None else list(_engines)
+        engines = [(url, _engines.get(url)) for url in urls]
+    for _url, engine in engines:
+        if engine is not None:
+            with _lock:
+                threads = list(_background.pop(engine, ()))
+            for thread in threads:
+                thread.join()
+    with _lock:
         for url in urls:
             engine = _engines.pop(url, None)
             if engine is not None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.resources
+import itertools
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -31,9 +32,10 @@ from hud._wire import (
     TRAJECTORY_PAGE_MAX,
 )
 from hud.server._auth import Authenticator
+from hud.server._check import is_damage
 from hud.server._errors import ApiError
-from hud.server._http import JSON, check_query, error_response, read_body, unexpected
-from hud.server._idempotency import Idempotency, InFlight, request_hash
+from hud.server._http import JSON, check_query, damaged, error_response, read_body, unexpected
+from hud.server._idempotency import Idempotency, InFlight, Purger, Replay, request_hash
 from hud.server._operations import environments, jobs, trajectories
 from hud.server._render import dumps
 from hud.server._requests import (
@@ -81,13 +83,23 @@ class Endpoints:
         self.sweeper = Sweeper(transactions, job_lease)
         self.idempotency = Idempotency(postgres=transactions.postgres)
         self.in_flight = InFlight()
+        self.purger = Purger(transactions)
         self._spec: bytes | None = None
 
     # -- the request path --------------------------------------------------------------------------
 
-    async def _write(self, request: Request, parse: Callable[[bytes], Awaitable[Op]]) -> Response:
+    def _failed(self, request: Request, exc: Exception) -> Response:
+        if is_damage(exc) and self.tx.damage is None:
+            self.tx.damage = damaged(exc)
+        return unexpected(request, exc)
+
+    async def _write(
+        self, request: Request, parse: Callable[[bytes], Awaitable[Op]], replay: Replay | None = None
+    ) -> Response:
         try:
             account = await self.auth.account(request)
+            if self.tx.damage is not None:
+                raise self.tx.damage  # writing into damaged pages can only spread the damage
             check_query(request, _NO_PARAMS)
             raw = await read_body(request, self.max_body_bytes)
             op = await parse(raw)
@@ -105,13 +117,14 @@ class Endpoints:
             digest = request_hash(request.method, request.scope["path"], raw)
             with self.in_flight.claim(account, key):
                 body, replayed = await self.tx.write(
-                    lambda conn: self.idempotency.run(conn, account, key, digest, lambda c: op(c, account))
+                    lambda conn: self.idempotency.run(conn, account, key, digest, lambda c: op(c, account), replay)
                 )
+            self.purger.poke()
             return Response(body.encode(), media_type=JSON, headers={REPLAYED_HEADER: "true"} if replayed else None)
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:
-            return unexpected(request, exc)
+            return self._failed(request, exc)
 
     async def _read(self, request: Request, build: Callable[[], Op], allowed: frozenset[str] = _NO_PARAMS) -> Response:
         try:
@@ -123,7 +136,7 @@ class Endpoints:
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:
-            return unexpected(request, exc)
+            return self._failed(request, exc)
 
     # -- endpoints ---------------------------------------------------------------------------------
 
@@ -131,7 +144,11 @@ class Endpoints:
         async def parse(raw: bytes) -> Op:
             return functools.partial(jobs.create_job, body=await parse_body(JobCreate, raw))
 
-        return await self._write(request, parse)
+        return await self._write(request, parse, self._job_replay)
+
+    def _job_replay(self, conn: Connection, account: str, job_id: str) -> str:
+        # A replayed job answer shows the job as it is now (its stored answer was only its id).
+        return jobs.get_job(conn, account, job_id, self.lease)
 
     async def list_jobs(self, request: Request) -> Response:
         def build() -> Op:
@@ -163,7 +180,7 @@ class Endpoints:
             body = await parse_body(JobUpdate, raw)
             return functools.partial(jobs.update_job, job_id=job_id, body=body, lease=self.lease)
 
-        return await self._write(request, parse)
+        return await self._write(request, parse, self._job_replay)
 
     async def heartbeat_job(self, request: Request) -> Response:
         async def parse(raw: bytes) -> Op:
@@ -203,7 +220,7 @@ class Endpoints:
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:
-            return unexpected(request, exc)
+            return self._failed(request, exc)
 
     async def list_trajectories(self, request: Request) -> Response:
         try:
@@ -220,49 +237,59 @@ class Endpoints:
                 # The job's lease ran out: its open environments become crashed trajectories first.
                 await self.sweeper.crash(account, job_id)
                 first = await self.tx.read(read)
-            if first.resume_after is None:
-                headers = {NEXT_CURSOR_HEADER: first.next_cursor} if first.next_cursor else None
-                return Response(first.body, media_type=JSON, headers=headers)
-            return StreamingResponse(self._stream(first.body, account, job_id, first.resume_after), media_type=JSON)
+            headers = {NEXT_CURSOR_HEADER: first.next_cursor} if first.next_cursor else None
+            rest: Iterable[list[trajectories.Meta]] = ()
+            if limit is None and first.more:
+                rest = trajectories.later_batches(self.tx.read_now, account, job_id, first.metas[-1].seq)
+            elif first.body is not None:
+                return Response(f"[{first.body}]".encode(), media_type=JSON, headers=headers)
+            return StreamingResponse(self._array(account, job_id, first, rest), media_type=JSON, headers=headers)
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:
-            return unexpected(request, exc)
+            return self._failed(request, exc)
 
-    def _stream(self, first: bytes, account: str, job_id: str, after: int) -> Iterator[bytes]:
-        batch = trajectories.STREAM_BATCH
-        yield first
-        # Each batch is its own short read transaction, so a long download never pins a snapshot.
-        while True:
-            items, seqs = self.tx.read_now(
-                functools.partial(trajectories.trajectory_page, account=account, job_id=job_id, after=after, n=batch)
-            )
-            if not items:
-                yield b"]"
-                return
-            after = seqs[-1]
-            yield ("," + ",".join(items)).encode()
+    def _array(
+        self, account: str, job_id: str, first: trajectories.FirstPage, rest: Iterable[list[trajectories.Meta]]
+    ) -> Iterator[bytes]:
+        # Each piece comes from its own short read transaction (never a pinned snapshot) and holds
+        # at most about READ_BYTES of stored data, however large the page or a trajectory.
+        yield b"["
+        if first.body is not None:
+            yield first.body.encode()
+            items = trajectories.array_items(self.tx.read_now, account, job_id, rest, after_first=bool(first.body))
+        else:
+            items = trajectories.array_items(self.tx.read_now, account, job_id, itertools.chain([first.metas], rest))
+        for piece in items:
+            yield piece.encode()
+        yield b"]"
 
     async def get_trajectory(self, request: Request) -> Response:
-        return await self._read(
-            request,
-            lambda: functools.partial(
-                trajectories.get_trajectory,
-                trajectory_id=check_id(request.path_params["trajectory_id"], "trajectory_id"),
-            ),
-        )
+        try:
+            account = await self.auth.account(request)
+            check_query(request, _NO_PARAMS)
+            trajectory_id = check_id(request.path_params["trajectory_id"], "trajectory_id")
+            meta, body = await self.tx.read(lambda conn: trajectories.open_trajectory(conn, account, trajectory_id))
+            if body is not None:
+                return Response(body.encode(), media_type=JSON)
+            pieces = trajectories.trajectory_pieces(self.tx.read_now, meta)
+            return StreamingResponse((piece.encode() for piece in pieces), media_type=JSON)
+        except ApiError as exc:
+            return error_response(exc)
+        except Exception as exc:
+            return self._failed(request, exc)
 
     async def create_environment(self, request: Request) -> Response:
         async def parse(raw: bytes) -> Op:
             return functools.partial(environments.create_environment, body=await parse_body(EnvironmentCreate, raw))
 
-        return await self._write(request, parse)
+        return await self._write(request, parse, environments.environment_answer)
 
     async def append_steps(self, request: Request) -> Response:
         async def parse(raw: bytes) -> Op:
             env_id = check_id(request.path_params["env_id"], "env_id")
             texts = environments.step_texts(await parse_body(StepsAppend, raw))
-            return functools.partial(environments.append_steps, env_id=env_id, texts=texts)
+            return functools.partial(environments.append_steps, env_id=env_id, steps=texts)
 
         return await self._write(request, parse)
 
@@ -272,13 +299,15 @@ class Endpoints:
             body = await parse_body(EnvironmentClose, raw, optional=True)
             return functools.partial(environments.close_environment, env_id=env_id, body=body)
 
-        return await self._write(request, parse)
+        return await self._write(request, parse, environments.closed_answer)
 
     async def health(self, request: Request) -> Response:
+        if self.tx.damage is not None:
+            return error_response(self.tx.damage)
         try:
             await self.tx.health()
         except Exception as exc:
-            return unexpected(request, exc)
+            return self._failed(request, exc)
         return Response(dumps({"status": "ok", "version": VERSION}).encode(), media_type=JSON)
 
     async def openapi(self, _request: Request) -> Response:

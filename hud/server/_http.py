@@ -9,10 +9,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hud._wire import SHOULD_RETRY_HEADER
+from hud.server._check import damage_detail, is_damage
 from hud.server._errors import ApiError
 from hud.server._render import dumps
 
-__all__ = ["JSON", "check_query", "error_response", "http_error", "read_body", "unexpected"]
+__all__ = ["JSON", "check_query", "damaged", "error_response", "http_error", "read_body", "unexpected"]
 
 logger = logging.getLogger("hud.server")
 
@@ -24,8 +26,17 @@ def error_response(exc: ApiError) -> Response:
     return Response(exc.body(), status_code=exc.status_code, media_type=JSON, headers=exc.headers)
 
 
+def damaged(exc: BaseException) -> ApiError:
+    """The 500 for a damaged database: says what to do, and that no retry can fix it."""
+    return ApiError(500, damage_detail(exc), {SHOULD_RETRY_HEADER: "false"})
+
+
 def unexpected(request: Request, exc: Exception) -> Response:
-    """503 for a database that cannot answer now, else a logged 500 that reveals nothing."""
+    """500 that says what to do for a damaged database; 503 for a database that cannot answer now,
+    else a logged 500 that reveals nothing."""
+    if is_damage(exc):
+        logger.error("the database is damaged (%s %s): %s", request.method, request.url.path, exc)
+        return error_response(damaged(exc))
     if isinstance(exc, OperationalError):
         logger.warning("database error on %s %s: %s", request.method, request.url.path, exc)
         return error_response(ApiError(503, "the database is unavailable or busy: retry shortly", {"Retry-After": "1"}))

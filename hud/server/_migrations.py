@@ -7,6 +7,7 @@ advisory lock), so several processes starting at once on one database are safe.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, text
@@ -114,6 +115,31 @@ _V4 = [
 ]
 
 _V5 = [
+    # Sizes, in bytes of compact UTF-8 JSON: an environment's steps and its largest step (the
+    # environment size limit; answers streamed in reads bounded by bytes), copied to its trajectory
+    # with the size of the whole trajectory (steps, logs, error) for pages bounded by bytes. NULL on
+    # a trajectory: unknown (rows written by other tools), read as large.
+    "ALTER TABLE environments ADD COLUMN step_bytes BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE environments ADD COLUMN max_step_bytes BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE trajectories ADD COLUMN size_bytes BIGINT",
+    "ALTER TABLE trajectories ADD COLUMN max_step_bytes BIGINT",
+    # The rows written before: measured once (octet_length: built into PostgreSQL; on SQLite before
+    # 3.43 `_db` provides it).
+    """UPDATE environments SET
+        step_bytes = COALESCE((SELECT SUM(octet_length(s.data)) FROM steps s WHERE s.env_id = environments.id), 0),
+        max_step_bytes = COALESCE((SELECT MAX(octet_length(s.data)) FROM steps s WHERE s.env_id = environments.id), 0)
+    WHERE step_count > 0""",
+    """UPDATE trajectories SET
+        size_bytes = COALESCE((SELECT SUM(octet_length(s.data)) FROM steps s WHERE s.env_id = trajectories.id),
+            0) + COALESCE(octet_length(logs), 0) + COALESCE(octet_length(error), 0),
+        max_step_bytes = COALESCE((SELECT MAX(octet_length(s.data)) FROM steps s
+            WHERE s.env_id = trajectories.id), 0)""",
+    # An idempotent answer too large to keep is replayed from the object it describes (its id here;
+    # `body` is then empty).
+    "ALTER TABLE idempotency_keys ADD COLUMN ref_id TEXT",
+]
+
+_V6 = [
     # Dashboard sign-ins (`_sessions.py`): the cookie holds a random id, stored here as its SHA-256 only.
     """CREATE TABLE dashboard_sessions (
         id_hash TEXT PRIMARY KEY,
@@ -126,7 +152,7 @@ _V5 = [
     "CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at)",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Migration steps; step i (0-based) takes the schema from version i to version i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)
@@ -134,6 +160,14 @@ LATEST_VERSION = len(MIGRATIONS)
 
 class SchemaTooNewError(RuntimeError):
     """The database was migrated by a newer hud than this one."""
+
+
+def _octet_length(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return len(value)
+    return len(str(value).encode("utf-8", "surrogatepass"))
 
 
 def _pk(engine_or_conn: Engine | Connection) -> str:
@@ -167,6 +201,9 @@ def migrate(engine: Engine, target: int = LATEST_VERSION) -> int:
     with engine.execution_options(hud_write=True).connect() as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        if conn.dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 43, 0):
+            # SQL's octet_length (bytes of a value's text), built into PostgreSQL and SQLite >= 3.43.
+            conn.connection.driver_connection.create_function("octet_length", 1, _octet_length, deterministic=True)  # type: ignore[union-attr]
         conn.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
         before = _read_version(conn)
         if before > LATEST_VERSION:

@@ -5,9 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-__all__ = ["TrajectoryRow", "dumps", "iso_time", "job_json", "now", "trajectory_json"]
+__all__ = [
+    "TRAJECTORY_COLUMNS",
+    "TRAJECTORY_TAIL",
+    "TrajectoryHead",
+    "TrajectoryRow",
+    "dumps",
+    "iso_time",
+    "job_json",
+    "now",
+    "summary_json",
+    "trajectory_head",
+    "trajectory_json",
+]
 
 
 def dumps(value: Any) -> str:
@@ -71,13 +83,50 @@ class TrajectoryRow(Protocol):
     def error_kind(self) -> str | None: ...
 
 
-def trajectory_json(row: TrajectoryRow, step_texts: Sequence[str]) -> str:
-    """A Trajectory object; `step_texts` and the metadata are stored JSON texts, spliced in unparsed."""
+class TrajectoryHead(NamedTuple):
+    """A trajectory row without its steps, in `TRAJECTORY_COLUMNS` order."""
+
+    id: str
+    reward: float | None
+    logs: str | None
+    error: str | None
+    task_id: str | None
+    gym_id: str | None
+    metadata: str | None
+    created_at: str | None
+    closed_at: str | None
+    error_kind: str | None
+
+
+#: The columns of `_tables.trajectories` a `TrajectoryHead` is made of, in its order.
+TRAJECTORY_COLUMNS = TrajectoryHead._fields
+
+
+def _fields(row: TrajectoryRow) -> str:
+    # Metadata is stored JSON text: spliced in unparsed, like the steps.
     return (
         f'{{"id":{dumps(row.id)},"reward":{dumps(row.reward)},"logs":{dumps(row.logs)},'
-        f'"error":{dumps(row.error)},"trajectory":[{",".join(step_texts)}],'
-        f'"task_id":{dumps(row.task_id)},"gym_id":{dumps(row.gym_id)},'
+        f'"error":{dumps(row.error)},"task_id":{dumps(row.task_id)},"gym_id":{dumps(row.gym_id)},'
         f'"metadata":{"null" if row.metadata is None else row.metadata},'
         f'"created_at":{dumps(row.created_at)},"closed_at":{dumps(row.closed_at)},'
-        f'"error_kind":{dumps(row.error_kind)}}}'
+        f'"error_kind":{dumps(row.error_kind)}'
     )
+
+
+def trajectory_head(row: TrajectoryRow) -> str:
+    """A Trajectory object up to the opening bracket of its steps (streamed answers go on from there)."""
+    return _fields(row) + ',"trajectory":['
+
+
+#: What closes a Trajectory object after its steps.
+TRAJECTORY_TAIL = "]}"
+
+
+def trajectory_json(row: TrajectoryRow, step_texts: Sequence[str]) -> str:
+    """A Trajectory object; `step_texts` are the steps' stored JSON texts, spliced in unparsed."""
+    return trajectory_head(row) + ",".join(step_texts) + TRAJECTORY_TAIL
+
+
+def summary_json(row: TrajectoryRow, step_count: int) -> str:
+    """A TrajectorySummary: a trajectory without its steps (what closing an environment answers)."""
+    return _fields(row) + f',"step_count":{int(step_count)}}}'

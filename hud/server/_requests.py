@@ -22,6 +22,7 @@ from hud._wire import (
     MAX_ID_LENGTH,
     MAX_JSON_DEPTH,
     MAX_JSON_VALUES,
+    MAX_LOGS_LENGTH,
     MAX_METADATA_BYTES,
     MAX_NAME_LENGTH,
     MAX_STATUS_LENGTH,
@@ -199,10 +200,14 @@ class JobUpdate(_Body):
 
 
 class EnvironmentCreate(_Body):
-    """The body of `POST /v2/create_environment` (`run_id` is the job's id)."""
+    """The body of `POST /v2/create_environment` (`run_id` is the job's id).
+
+    `gym_id` must be present but may be null: hud-python 0.2's `RemoteClient.create(gym_id=None)`
+    sends `"gym_id": null`.
+    """
 
     run_id: Id | None = None
-    gym_id: Id
+    gym_id: Id | None
     task_id: Id | None = None
     metadata: Metadata | None = None
 
@@ -220,8 +225,8 @@ class EnvironmentClose(_Body):
     """The optional body of `POST /v2/environments/{env_id}/close`."""
 
     reward: Annotated[float, Field(allow_inf_nan=False)] | None = None
-    logs: Text | None = None
-    error: Text | None = None
+    logs: Annotated[str, StringConstraints(max_length=MAX_LOGS_LENGTH), AfterValidator(_no_nul)] | None = None
+    error: JobError | None = None
     error_kind: ErrorKind | None = None
 
 

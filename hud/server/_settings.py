@@ -3,6 +3,7 @@
 | setting | environment | default |
 | --- | --- | --- |
 | database | `HUD_SERVER_DATABASE_URL` | `sqlite:///$HUD_HOME/hud.db` (chosen by the CLI) |
+| database, read from a file | `HUD_SERVER_DATABASE_URL_FILE` | none (keeps a password out of the environment too) |
 | auth | `HUD_SERVER_AUTH` | true |
 | largest request body, bytes | `HUD_SERVER_MAX_BODY_BYTES` | 16 MiB |
 | dashboard | `HUD_SERVER_DASHBOARD` | true |
@@ -25,6 +26,7 @@ its open-file limit the connection idle the longest makes room for a new one.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -44,6 +46,7 @@ class ServerSettings(BaseSettings):
     )
 
     database_url: str | None = None
+    database_url_file: Path | None = None
     auth: bool = True
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
     dashboard: bool = True

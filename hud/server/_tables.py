@@ -6,9 +6,10 @@ checks that a migrated database matches this description.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, Table, Text
 
 __all__ = [
+    "NO_GYM",
     "api_keys",
     "dashboard_sessions",
     "environments",
@@ -47,6 +48,11 @@ jobs = Table(
     Column("heartbeat_at", Float),
 )
 
+#: What `environments.gym_id` holds for an environment created with `"gym_id": null`. The column is
+#: NOT NULL (SQLite cannot drop that without rebuilding the table) and no request can send an empty
+#: gym id (minLength 1), so the empty string means "no gym" unambiguously: read it back as null.
+NO_GYM = ""
+
 environments = Table(
     "environments",
     metadata,
@@ -60,6 +66,9 @@ environments = Table(
     Column("step_count", Integer, nullable=False),
     Column("closed_at", Text),
     Column("created_at", Text, nullable=False),
+    # Bytes of its steps (compact UTF-8 JSON, as stored) and of the largest one.
+    Column("step_bytes", BigInteger, nullable=False, server_default="0"),
+    Column("max_step_bytes", BigInteger, nullable=False, server_default="0"),
 )
 
 # A trajectory row appears when its environment closes; `seq` is therefore the closing order,
@@ -82,6 +91,9 @@ trajectories = Table(
     Column("metadata", Text),
     Column("closed_at", Text),
     Column("error_kind", Text),
+    # Bytes of the whole trajectory (steps, logs, error) and of its largest step; NULL: unknown.
+    Column("size_bytes", BigInteger),
+    Column("max_step_bytes", BigInteger),
 )
 
 steps = Table(
@@ -101,6 +113,8 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+    # Set instead of `body` when the answer was too large to keep: the id of the object to render.
+    Column("ref_id", Text),
 )
 
 dashboard_sessions = Table(

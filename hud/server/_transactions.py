@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
+from hud.server._check import probe
 from hud.server._db import is_postgres, sqlite_writer, write_engine
+from hud.server._errors import ApiError
 
 __all__ = ["Transactions"]
 
@@ -28,6 +30,9 @@ class Transactions:
         self.postgres = is_postgres(engine)
         self._write_engine = write_engine(engine)
         self._writer = sqlite_writer(engine)
+        #: The API's answer once a request met damaged data: from then on writes are refused and
+        #: health fails (a restart, after the database is checked or restored, clears it).
+        self.damage: ApiError | None = None
 
     def read_now(self, fn: Callable[[Connection], T]) -> T:
         """Runs `fn` in a read transaction on this thread (blocking)."""
@@ -48,11 +53,17 @@ class Transactions:
         with self._write_engine.begin() as conn:
             return fn(conn)
 
+    def write_blocking(self, fn: Callable[[Connection], T]) -> T:
+        """`write` for a thread that is not the event loop's: blocks until committed."""
+        if self._writer is not None:
+            return self._writer.submit(fn).result()
+        return self._write_now(fn)
+
     async def health(self) -> None:
-        """Raises unless the database answers a query."""
+        """Raises unless the database answers by reading real rows of every table (`_check.probe`)."""
         await run_in_threadpool(self._health_now)
 
     def _health_now(self) -> None:
         with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            probe(conn)
             conn.rollback()

@@ -21,7 +21,7 @@ class ServerProcess:
     """`python -m hud._cli server` on a free loopback port (the same port across restarts).
 
     Args:
-        database_url: Its `--db`.
+        database_url: Its `--db` ("" for none).
         log_path: Where its stdout and stderr go (appended to across restarts).
         workers: `--workers`.
         host: `--host`, or None to leave the server's default.
@@ -52,9 +52,16 @@ class ServerProcess:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> str:
-        """Starts the server and waits until `GET /v2/health` answers 200; returns its base URL."""
-        command = [sys.executable, "-m", "hud._cli", "server", "--port", str(self.port), "--db", self.database_url]
+    def start(self, timeout: float = 60.0, env: dict[str, str] | None = None) -> str:
+        """Starts the server and waits until `GET /v2/health` answers 200; returns its base URL.
+
+        Args:
+            timeout: Seconds to wait for health.
+            env: The server's environment (default: this process's).
+        """
+        command = [sys.executable, "-m", "hud._cli", "server", "--port", str(self.port)]
+        if self.database_url:  # "": the server finds its database itself (--db-file in extra, HUD_SERVER_*)
+            command += ["--db", self.database_url]
         command += ["--workers", str(self.workers), "--log-level", self.log_level]
         if self.host is not None:
             command += ["--host", self.host]
@@ -67,6 +74,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                env=env,
                 preexec_fn=None if self.file_limit is None else self._limit_files,
             )
         deadline = time.monotonic() + timeout

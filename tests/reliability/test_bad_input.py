@@ -176,7 +176,7 @@ async def test_sdk_refuses_bad_steps(embedded: Path) -> None:
         await env.record_step(observation_text=5)  # type: ignore[arg-type]
     # The deepest action the server accepts goes through.
     await env.record_step(actions=[deep(60)])
-    assert len((await env.close()).trajectory) == 1
+    assert (await env.close()).step_count == 1
 
 
 async def test_sdk_trajectory_page_sizes(embedded: Path) -> None:

@@ -140,7 +140,8 @@ async def test_concurrent_steps_of_one_environment_are_all_kept_in_order(
         assert {a.status_code for a in answers} == {200}
         # Each append got its own two positions: the counts it answered are distinct even numbers.
         assert sorted(a.json()["step_count"] for a in answers) == list(range(2, CONCURRENT * 4 + 1, 2))
-        closed = (await client.post(f"/v2/environments/{env_id}/close", json={"reward": 1.0})).json()
+        assert (await client.post(f"/v2/environments/{env_id}/close", json={"reward": 1.0})).status_code == 200
+        closed = (await client.get(f"/v2/trajectories/{env_id}")).json()
     texts = [s["observation_text"] for s in closed["trajectory"]]
     assert sorted(texts) == sorted(f"{n}-{half}" for n in range(CONCURRENT * 2) for half in "ab")
     # The two steps of one append stay adjacent and in order.

@@ -58,8 +58,11 @@ class Api:
         return str(env["id"])
 
     async def trajectory(self, job_id: str, who: str = "alice", **close: Any) -> dict[str, Any]:
+        """Closes a new environment of the job; the trajectory it left, as getTrajectory answers it."""
         env_id = await self.env(job_id, who=who)
-        result: dict[str, Any] = await self.ok("POST", f"/v2/environments/{env_id}/close", json=close, who=who)
+        summary = await self.ok("POST", f"/v2/environments/{env_id}/close", json=close, who=who)
+        assert summary["id"] == env_id and "trajectory" not in summary
+        result: dict[str, Any] = await self.ok("GET", f"/v2/trajectories/{env_id}", who=who)
         return result
 
 

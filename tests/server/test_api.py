@@ -89,9 +89,25 @@ async def test_environment_lifecycle_leaves_trajectory_on_job(api: Api) -> None:
     appended = await api.ok("POST", f"/v2/environments/{env['id']}/steps", json={"steps": [{"observation_text": "s3"}]})
     assert appended == {"id": env["id"], "step_count": 3}
 
-    trajectory = await api.ok(
+    summary = await api.ok(
         "POST", f"/v2/environments/{env['id']}/close", json={"reward": 0.5, "logs": "log", "error": None}
     )
+    # The close answers the summary: everything but the steps, and how many there are.
+    assert summary == {
+        "id": env["id"],
+        "reward": 0.5,
+        "logs": "log",
+        "error": None,
+        "step_count": 3,
+        "task_id": "t",
+        "gym_id": "g",
+        "metadata": {"k": 1},
+        "created_at": summary["created_at"],
+        "closed_at": summary["closed_at"],
+        "error_kind": None,
+    }
+    assert summary["created_at"] <= summary["closed_at"]
+    trajectory = await api.ok("GET", f"/v2/trajectories/{env['id']}")
     assert trajectory["id"] == env["id"]
     assert (trajectory["reward"], trajectory["logs"], trajectory["error"]) == (0.5, "log", None)
     assert [s["observation_text"] for s in trajectory["trajectory"]] == ["s1", None, "s3"]
@@ -104,7 +120,6 @@ async def test_environment_lifecycle_leaves_trajectory_on_job(api: Api) -> None:
     }
     assert trajectory["trajectory"][2]["actions"] == []
     assert await api.ok("GET", f"/v2/jobs/{job['id']}/trajectories") == [trajectory]
-    assert await api.ok("GET", f"/v2/trajectories/{env['id']}") == trajectory
 
 
 async def test_close_without_body_and_integer_reward(api: Api) -> None:
@@ -113,12 +128,12 @@ async def test_close_without_body_and_integer_reward(api: Api) -> None:
     response = await api.request("POST", f"/v2/environments/{env_id}/close")
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert {k: answer[k] for k in ("id", "reward", "logs", "error", "trajectory", "error_kind")} == {
+    assert {k: answer[k] for k in ("id", "reward", "logs", "error", "step_count", "error_kind")} == {
         "id": env_id,
         "reward": None,
         "logs": None,
         "error": None,
-        "trajectory": [],
+        "step_count": 0,
         "error_kind": None,
     }
     assert (await api.trajectory(job["id"], reward=1))["reward"] == 1.0
@@ -127,9 +142,11 @@ async def test_close_without_body_and_integer_reward(api: Api) -> None:
 async def test_close_twice_is_409_and_keeps_first_outcome(api: Api) -> None:
     job = await api.job()
     env_id = await api.env(job["id"])
-    first = await api.ok("POST", f"/v2/environments/{env_id}/close", json={"reward": 1.0})
+    await api.ok("POST", f"/v2/environments/{env_id}/close", json={"reward": 1.0})
+    first = await api.ok("GET", f"/v2/trajectories/{env_id}")
     assert "closed" in detail(await api.request("POST", f"/v2/environments/{env_id}/close", json={"reward": 0}), 409)
     assert await api.ok("GET", f"/v2/jobs/{job['id']}/trajectories") == [first]
+    assert first["reward"] == 1.0
 
 
 async def test_append_to_closed_environment_is_409(api: Api) -> None:
@@ -145,7 +162,8 @@ async def test_environment_without_job(api: Api) -> None:
         env = await api.ok("POST", "/v2/create_environment", json=body)
         closed = await api.ok("POST", f"/v2/environments/{env['id']}/close", json={"reward": 0.0})
         assert closed["id"] == env["id"]
-        assert await api.ok("GET", f"/v2/trajectories/{env['id']}") == closed
+        stored = await api.ok("GET", f"/v2/trajectories/{env['id']}")
+        assert (stored["id"], stored["reward"], stored["trajectory"]) == (env["id"], 0.0, [])
 
 
 async def test_environment_with_unknown_job_is_404(api: Api) -> None:

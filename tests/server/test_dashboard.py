@@ -314,6 +314,30 @@ async def test_trajectories_and_steps_page_by_keyset(ui: Ui) -> None:
     assert rest.count('<li class="step"') == 50 and "obs-149<" in rest
 
 
+async def test_steps_page_by_bytes_and_long_text_is_clipped(ui: Ui, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 300 KB a page (8 MiB in production) over steps of about 145 KB: pages of two steps.
+    monkeypatch.setattr("hud.server._dashboard_pages.PAGE_STEP_BYTES", 300_000)
+    job = await ui.api("POST", "/v2/jobs", json={"name": "big", "metadata": {"m": "z" * 30_000}})
+    steps = [{"observation_text": f"obs-{i}-" + "o" * 20_000, "actions": [{"k": "a" * 5_000}] * 25} for i in range(7)]
+    t = await ui.trajectory(job["id"], steps=steps, reward=1.0, logs="L" * 150_000, error="E" * 20_000)
+    page = (await ui.page(f"/ui/trajectories/{t['id']}")).text
+    assert page.count('<li class="step"') == 2 and "obs-1-" in page and "obs-2-" not in page
+    # Each text shows its start and says how much more there is, never the whole of it.
+    assert "10,006 more characters not shown" in page  # the observation: 20,006 characters, 10,000 shown
+    assert "50,000 more characters not shown" in page  # the logs
+    assert "5 more actions not shown" in page and "L" * 100_001 not in page
+    more = re.search(r'<a rel="next" href="([^"]+)">', page)
+    assert more is not None
+    seen = page.count('<li class="step"')
+    while more is not None:
+        nxt = (await ui.page(html.unescape(more.group(1)))).text
+        seen += nxt.count('<li class="step"')
+        more = re.search(r'<a rel="next" href="([^"]+)">', nxt)
+    assert seen == 7
+    job_page = (await ui.page(f"/ui/jobs/{job['id']}")).text
+    assert "more characters not shown" in job_page  # the metadata, pretty-printed, clipped
+
+
 @pytest.fixture
 def statements(ui: Ui) -> Iterator[list[str]]:
     """The SQL statements the app runs, recorded from its engine."""

@@ -31,7 +31,19 @@ def _exercise(base_url: str, key: str) -> None:
         steps = client.post(f"/v2/environments/{env['id']}/steps", json={"steps": [{"observation_text": "x"}]})
         assert steps.json()["step_count"] == 1
         closed = client.post(f"/v2/environments/{env['id']}/close", json={"reward": 1.0}).json()
-        assert client.get(f"/v2/jobs/{job['id']}/trajectories").json() == [closed]
+        shown = {k: closed[k] for k in ("id", "reward", "logs", "error", "step_count", "gym_id", "error_kind")}
+        assert shown == {
+            "id": env["id"],
+            "reward": 1.0,
+            "logs": None,
+            "error": None,
+            "step_count": 1,
+            "gym_id": "g",
+            "error_kind": None,
+        }
+        stored = client.get(f"/v2/trajectories/{env['id']}").json()
+        assert [s["observation_text"] for s in stored["trajectory"]] == ["x"]
+        assert client.get(f"/v2/jobs/{job['id']}/trajectories").json() == [stored]
         assert client.get("/openapi.yaml").text.startswith("openapi:")
 
 

@@ -95,6 +95,16 @@ async def test_v1_database_is_upgraded_in_place(db_url: str) -> None:
         # v3's column works on the upgraded row.
         patched = (await client.patch("/v2/jobs/job-1", json={"error": "late"})).json()
         assert patched["error"] == "late"
+        # v4 measured the rows written before it (bytes of the stored step, as UTF-8).
+        engine = create_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                step = conn.execute(text("SELECT data FROM steps")).scalar_one()
+                sizes = conn.execute(text("SELECT size_bytes, max_step_bytes FROM trajectories")).one()
+                env_sizes = conn.execute(text("SELECT step_bytes, max_step_bytes FROM environments")).one()
+        finally:
+            engine.dispose()
+        assert tuple(sizes) == tuple(env_sizes) == (len(step.encode()), len(step.encode()))
         trajectories = (await client.get("/v2/jobs/job-1/trajectories")).json()
         assert [(t["id"], t["reward"], t["trajectory"][0]["observation_text"]) for t in trajectories] == [
             ("env-1", 0.75, "old")

@@ -89,7 +89,8 @@ async def test_trajectory_pages_with_next_cursor_header(api: Api) -> None:
         env_id = await api.env(job["id"])
         if i % 3 == 0:
             await api.ok("POST", f"/v2/environments/{env_id}/steps", json={"steps": [{"observation_text": str(i)}] * 2})
-        closed.append(await api.ok("POST", f"/v2/environments/{env_id}/close", json={"reward": float(i)}))
+        await api.ok("POST", f"/v2/environments/{env_id}/close", json={"reward": float(i)})
+        closed.append(await api.ok("GET", f"/v2/trajectories/{env_id}"))
     for limit in (1, 5, 23, 100):
         seen: list[dict[str, Any]] = []
         cursor = None
@@ -252,3 +253,34 @@ async def test_small_unpaged_list_is_one_response(db_url: str) -> None:
         job = (await client.post("/v2/jobs", json={"name": "x"})).json()
         response = await client.get(f"/v2/jobs/{job['id']}/trajectories")
         assert response.headers["content-length"] == "2" and response.json() == []
+
+
+async def test_job_pages_end_early_by_bytes(api: Api, monkeypatch: Any) -> None:
+    # 3,000 characters a page (8 MiB in production), jobs of about 1,000: pages of two or three.
+    monkeypatch.setattr("hud.server._operations.jobs.JOB_PAGE_MAX_BYTES", 3000)
+    created = [await api.job(f"j{i}", metadata={"pad": "p" * 990}) for i in range(7)]
+    first = await api.ok("GET", "/v2/jobs", params={"limit": 1000})
+    assert 1 <= len(first["items"]) < 7 and first["next_cursor"] is not None
+    assert await all_jobs(api, "", 1000) == created[::-1]  # every job once, newest first
+    # A single job over the bound still makes a page of its own.
+    monkeypatch.setattr("hud.server._operations.jobs.JOB_PAGE_MAX_BYTES", 10)
+    assert len((await api.ok("GET", "/v2/jobs", params={"limit": 5}))["items"]) == 1
+    assert await all_jobs(api, "", 5) == created[::-1]
+
+
+async def test_trajectory_pages_end_early_by_bytes(api: Api) -> None:
+    from hud._wire import TRAJECTORY_PAGE_MAX_BYTES
+
+    job = await api.job()
+    step = {"observation_text": "s" * 1_000_000}  # 1 MB: 8 MiB of pages hold about 8 of them
+    for _ in range(12):
+        env_id = await api.env(job["id"])
+        await api.ok("POST", f"/v2/environments/{env_id}/steps", json={"steps": [step]})
+        await api.ok("POST", f"/v2/environments/{env_id}/close")
+    response = await api.request("GET", f"/v2/jobs/{job['id']}/trajectories", params={"limit": 100})
+    page = response.json()
+    assert 1 <= len(page) < 12 and len(response.content) <= TRAJECTORY_PAGE_MAX_BYTES + 1_100_000
+    rest = await api.request(
+        "GET", f"/v2/jobs/{job['id']}/trajectories", params={"limit": 100, "cursor": response.headers["x-next-cursor"]}
+    )
+    assert len(page) + len(rest.json()) == 12 and "x-next-cursor" not in rest.headers

@@ -39,9 +39,9 @@ async def test_dotenv_home_is_where_the_sdk_and_the_cli_meet(env_home: Path) -> 
     assert [k.account for k in list_keys(url)] == ["team"]
     assert not (Path.home() / ".hud").exists()
     # `hud ui` serves the same file: the app it would build sees the SDK's job.
-    from hud._cli._server import _embedded_database
+    from hud._cli._database import embedded_database
 
-    assert _embedded_database() == env_home / "hud.db"
+    assert embedded_database() == env_home / "hud.db"
     listed = [j.id async for j in iter_jobs()]
     assert listed == [job.id]
     dispose(url)

@@ -131,7 +131,7 @@ async def test_lone_surrogate_is_422(api: Api) -> None:
 async def test_step_schema_violations_are_422(api: Api, body: Any) -> None:
     env_id = await api.env(None)
     detail(await api.request("POST", f"/v2/environments/{env_id}/steps", json=body), 422)
-    assert (await api.ok("POST", f"/v2/environments/{env_id}/close"))["trajectory"] == []
+    assert (await api.ok("POST", f"/v2/environments/{env_id}/close"))["step_count"] == 0
 
 
 @pytest.mark.parametrize(
@@ -278,7 +278,7 @@ async def test_non_finite_numbers_are_422_wherever_free_json_goes(api: Api, lite
     assert [j["id"] for j in (await api.ok("GET", "/v2/jobs"))["items"]] == [job["id"]]
     assert (await api.ok("GET", f"/v2/jobs/{job['id']}"))["metadata"] == {"kept": 1}
     closed = await api.ok("POST", f"/v2/environments/{env_id}/close", json={})
-    assert closed["trajectory"] == []
+    assert closed["step_count"] == 0
     assert [t["id"] for t in await api.ok("GET", f"/v2/jobs/{job['id']}/trajectories")] == [env_id]
 
 

@@ -21,6 +21,7 @@ from .steps_appended import StepsAppended
 from .trajectory import Trajectory
 from .trajectory_step import TrajectoryStep
 from .trajectory_step_actions_item import TrajectoryStepActionsItem
+from .trajectory_summary import TrajectorySummary
 
 __all__ = (
     "Environment",
@@ -43,4 +44,5 @@ __all__ = (
     "Trajectory",
     "TrajectoryStep",
     "TrajectoryStepActionsItem",
+    "TrajectorySummary",
 )

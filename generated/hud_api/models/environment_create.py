@@ -17,7 +17,10 @@ T = TypeVar("T", bound="EnvironmentCreate")
 
 @_attrs_define
 class EnvironmentCreate:
-    gym_id: str
+    gym_id: None | str
+    """ The gym's id. Required, but may be null (hud-python 0.2's `RemoteClient.create` sends
+    `"gym_id": null` when it is given no gym): the environment then has no gym.
+     """
     run_id: None | str | Unset = UNSET
     """ The id of the job this environment runs for, or null for none. """
     task_id: None | str | Unset = UNSET
@@ -29,6 +32,7 @@ class EnvironmentCreate:
     def to_dict(self) -> dict[str, Any]:
         from ..models.metadata_type_0 import MetadataType0
 
+        gym_id: None | str
         gym_id = self.gym_id
 
         run_id: None | str | Unset
@@ -72,7 +76,13 @@ class EnvironmentCreate:
         from ..models.metadata_type_0 import MetadataType0
 
         d = dict(src_dict)
-        gym_id = d.pop("gym_id")
+
+        def _parse_gym_id(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        gym_id = _parse_gym_id(d.pop("gym_id"))
 
         def _parse_run_id(data: object) -> None | str | Unset:
             if data is None:

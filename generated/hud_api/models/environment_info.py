@@ -23,7 +23,8 @@ class EnvironmentInfo:
     """**Extension.** An environment of a job, open or closed."""
 
     id: str
-    gym_id: str
+    gym_id: None | str
+    """ Null for an environment created with `gym_id` null. """
     created_at: datetime.datetime
     step_count: int
     state: EnvironmentInfoState
@@ -41,6 +42,7 @@ class EnvironmentInfo:
 
         id = self.id
 
+        gym_id: None | str
         gym_id = self.gym_id
 
         created_at = self.created_at.isoformat()
@@ -106,7 +108,12 @@ class EnvironmentInfo:
         d = dict(src_dict)
         id = d.pop("id")
 
-        gym_id = d.pop("gym_id")
+        def _parse_gym_id(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        gym_id = _parse_gym_id(d.pop("gym_id"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

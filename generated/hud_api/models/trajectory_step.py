@@ -18,6 +18,12 @@ T = TypeVar("T", bound="TrajectoryStep")
 
 @_attrs_define
 class TrajectoryStep:
+    """One step. **Extension (limits of this server):** a step is at most 4 MiB (4,194,304 bytes) as
+    compact UTF-8 JSON (422 beyond); an environment holds at most 100,000 steps and 512 MiB
+    (536,870,912 bytes) of them (appending beyond answers 409).
+
+    """
+
     observation_url: None | str | Unset = UNSET
     observation_text: None | str | Unset = UNSET
     actions: list[TrajectoryStepActionsItem] | Unset = UNSET

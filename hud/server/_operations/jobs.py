@@ -6,8 +6,9 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 
+from hud._wire import JOB_PAGE_MAX_BYTES
 from hud.server._cursors import decode_cursor, encode_cursor
 from hud.server._errors import NotFound
 from hud.server._operations.leases import CRASHED, RUNNING, close_open_environments, effective_status, expired
@@ -126,7 +127,8 @@ def list_jobs(
     name: str | None,
     lease: float,
 ) -> str:
-    """One page of the account's jobs, newest first, with the cursor of the next.
+    """One page of the account's jobs, newest first, with the cursor of the next: at most `limit`,
+    and fewer once their metadata and errors reach JOB_PAGE_MAX_BYTES (characters; at least one job).
 
     The status filter applies to the status as readers see it (`crashed` includes running jobs past
     their lease; `running` excludes them).
@@ -144,6 +146,19 @@ def list_jobs(
         query = query.where(jobs.c.name == name)
     if before is not None:
         query = query.where(jobs.c.seq < before)
-    rows = conn.execute(query.order_by(jobs.c.seq.desc()).limit(limit + 1)).all()
-    next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-    return dumps({"items": [job_json(*r[1:]) for r in rows[:limit]], "next_cursor": next_cursor})
+    # Sizes first (a job's metadata may hold 1 MiB): the page ends before JOB_PAGE_MAX_BYTES of them.
+    text = func.coalesce(func.length(jobs.c.metadata), 0) + func.coalesce(func.length(jobs.c.error), 0)
+    sized = conn.execute(
+        query.with_only_columns(jobs.c.seq, text.label("size")).order_by(jobs.c.seq.desc()).limit(limit + 1)
+    ).all()
+    taken, total = 0, 0
+    for _seq, size in sized[:limit]:
+        if taken and total + int(size) > JOB_PAGE_MAX_BYTES:
+            break
+        taken, total = taken + 1, total + int(size)
+    if not taken:
+        return dumps({"items": [], "next_cursor": None})
+    last = sized[taken - 1].seq
+    rows = conn.execute(query.where(jobs.c.seq >= last, jobs.c.seq <= sized[0].seq).order_by(jobs.c.seq.desc())).all()
+    next_cursor = encode_cursor(last) if len(sized) > taken else None
+    return dumps({"items": [job_json(*r[1:]) for r in rows], "next_cursor": next_cursor})

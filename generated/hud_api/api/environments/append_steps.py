@@ -120,7 +120,8 @@ def sync_detailed(
     """Append steps to an open environment (Extension)
 
      **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
-    A closed environment answers 409.
+    A closed environment answers 409, and so does one these steps would take over its limits (see
+    TrajectoryStep); a step over its own limit answers 422.
 
     Args:
         env_id (str): An opaque id.
@@ -158,7 +159,8 @@ def sync(
     """Append steps to an open environment (Extension)
 
     **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
-    A closed environment answers 409.
+    A closed environment answers 409, and so does one these steps would take over its limits (see
+    TrajectoryStep); a step over its own limit answers 422.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -200,7 +202,8 @@ async def asyncio_detailed(
     """Append steps to an open environment (Extension)
 
      **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
-    A closed environment answers 409.
+    A closed environment answers 409, and so does one these steps would take over its limits (see
+    TrajectoryStep); a step over its own limit answers 422.
 
     Args:
         env_id (str): An opaque id.
@@ -236,7 +239,8 @@ async def asyncio(
     """Append steps to an open environment (Extension)
 
     **Extension.** Appends steps, in order, to the trajectory of an environment that is still open.
-    A closed environment answers 409.
+    A closed environment answers 409, and so does one these steps would take over its limits (see
+    TrajectoryStep); a step over its own limit answers 422.
 
     Returns the parsed success answer; any other answer raises.
 

@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.environment_close import EnvironmentClose
 from ...models.error import Error
-from ...models.trajectory import Trajectory
+from ...models.trajectory_summary import TrajectorySummary
 from ...types import UNSET, Response, Unset
 
 
@@ -39,9 +39,11 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Trajectory | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | TrajectorySummary | None:
     if response.status_code == 200:
-        response_200 = Trajectory.from_dict(response.json())
+        response_200 = TrajectorySummary.from_dict(response.json())
 
         return response_200
 
@@ -91,16 +93,18 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Trajectory:
+def _parse_success(*, client: AuthenticatedClient | Client, response: httpx.Response) -> TrajectorySummary:
     if response.status_code == 200:
-        response_200 = Trajectory.from_dict(response.json())
+        response_200 = TrajectorySummary.from_dict(response.json())
 
         return response_200
 
     errors.raise_for_status(client, "closeEnvironment", response)
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Trajectory]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | TrajectorySummary]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -115,13 +119,15 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Trajectory]:
+) -> Response[Error | TrajectorySummary]:
     """Close an environment
 
      Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
-    the trajectory. Closing an environment that is already closed answers 409.
+    the trajectory's summary: everything but its steps, with their count (the steps are read with
+    getTrajectory or listJobTrajectories; the platform's clients ignore this answer). Closing an
+    environment that is already closed answers 409.
 
     Args:
         env_id (str): An opaque id.
@@ -134,7 +140,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Trajectory]
+        Response[Error | TrajectorySummary]
     """
 
     kwargs = _get_kwargs(
@@ -156,13 +162,15 @@ def sync(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Trajectory:
+) -> TrajectorySummary:
     """Close an environment
 
     Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
-    the trajectory. Closing an environment that is already closed answers 409.
+    the trajectory's summary: everything but its steps, with their count (the steps are read with
+    getTrajectory or listJobTrajectories; the platform's clients ignore this answer). Closing an
+    environment that is already closed answers 409.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -179,7 +187,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Trajectory
+        TrajectorySummary
     """
 
     kwargs = _get_kwargs(
@@ -201,13 +209,15 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Trajectory]:
+) -> Response[Error | TrajectorySummary]:
     """Close an environment
 
      Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
-    the trajectory. Closing an environment that is already closed answers 409.
+    the trajectory's summary: everything but its steps, with their count (the steps are read with
+    getTrajectory or listJobTrajectories; the platform's clients ignore this answer). Closing an
+    environment that is already closed answers 409.
 
     Args:
         env_id (str): An opaque id.
@@ -220,7 +230,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Trajectory]
+        Response[Error | TrajectorySummary]
     """
 
     kwargs = _get_kwargs(
@@ -240,13 +250,15 @@ async def asyncio(
     client: AuthenticatedClient,
     body: EnvironmentClose | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Trajectory:
+) -> TrajectorySummary:
     """Close an environment
 
     Closes the environment; its trajectory is then on the job.
 
     **Extension:** an optional body `{reward, logs, error}` records the outcome, and the answer is
-    the trajectory. Closing an environment that is already closed answers 409.
+    the trajectory's summary: everything but its steps, with their count (the steps are read with
+    getTrajectory or listJobTrajectories; the platform's clients ignore this answer). Closing an
+    environment that is already closed answers 409.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -263,7 +275,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Trajectory
+        TrajectorySummary
     """
 
     kwargs = _get_kwargs(

@@ -101,7 +101,9 @@ def sync_detailed(
     """List jobs (Extension)
 
      **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
-    `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+    `next_cursor` of one page as `cursor` to get the next; it is null on the last page. A page
+    holds at most `limit` jobs, and fewer once their metadata and errors hold about 8 MiB
+    (8,388,608 characters; a page always holds at least one job).
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -142,7 +144,9 @@ def sync(
     """List jobs (Extension)
 
     **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
-    `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+    `next_cursor` of one page as `cursor` to get the next; it is null on the last page. A page
+    holds at most `limit` jobs, and fewer once their metadata and errors hold about 8 MiB
+    (8,388,608 characters; a page always holds at least one job).
 
     Returns the parsed success answer; any other answer raises.
 
@@ -187,7 +191,9 @@ async def asyncio_detailed(
     """List jobs (Extension)
 
      **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
-    `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+    `next_cursor` of one page as `cursor` to get the next; it is null on the last page. A page
+    holds at most `limit` jobs, and fewer once their metadata and errors hold about 8 MiB
+    (8,388,608 characters; a page always holds at least one job).
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -226,7 +232,9 @@ async def asyncio(
     """List jobs (Extension)
 
     **Extension.** The jobs of the caller's account, newest first, a page at a time. Pass the
-    `next_cursor` of one page as `cursor` to get the next; it is null on the last page.
+    `next_cursor` of one page as `cursor` to get the next; it is null on the last page. A page
+    holds at most `limit` jobs, and fewer once their metadata and errors hold about 8 MiB
+    (8,388,608 characters; a page always holds at least one job).
 
     Returns the parsed success answer; any other answer raises.
 

@@ -32,6 +32,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_429
 
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -62,7 +72,9 @@ def sync_detailed(
 ) -> Response[Error | Health]:
     """Health check (Extension)
 
-     **Extension.** Answers 200 while the server can reach its database. No key needed.
+     **Extension.** Answers 200 while the server can read its database (it reads the newest rows of
+    every table). No key needed. Answers 500 with `X-Should-Retry: false` once the server has
+    found its database damaged, and 503 while the database cannot be reached.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -87,7 +99,9 @@ def sync(
 ) -> Health:
     """Health check (Extension)
 
-    **Extension.** Answers 200 while the server can reach its database. No key needed.
+    **Extension.** Answers 200 while the server can read its database (it reads the newest rows of
+    every table). No key needed. Answers 500 with `X-Should-Retry: false` once the server has
+    found its database damaged, and 503 while the database cannot be reached.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -116,7 +130,9 @@ async def asyncio_detailed(
 ) -> Response[Error | Health]:
     """Health check (Extension)
 
-     **Extension.** Answers 200 while the server can reach its database. No key needed.
+     **Extension.** Answers 200 while the server can read its database (it reads the newest rows of
+    every table). No key needed. Answers 500 with `X-Should-Retry: false` once the server has
+    found its database damaged, and 503 while the database cannot be reached.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -139,7 +155,9 @@ async def asyncio(
 ) -> Health:
     """Health check (Extension)
 
-    **Extension.** Answers 200 while the server can reach its database. No key needed.
+    **Extension.** Answers 200 while the server can read its database (it reads the newest rows of
+    every table). No key needed. Answers 500 with `X-Should-Retry: false` once the server has
+    found its database damaged, and 503 while the database cannot be reached.
 
     Returns the parsed success answer; any other answer raises.
 

@@ -118,9 +118,11 @@ def sync_detailed(
 
      A JSON array of the job's trajectories, oldest first.
 
-    **Extension:** paging. With `limit`, at most that many trajectories are answered and, when more
-    follow, the `X-Next-Cursor` response header holds the cursor to pass as `cursor` for the next
-    page. The body stays a bare array either way; without `limit` every trajectory is answered.
+    **Extension:** paging. With `limit`, at most that many trajectories are answered, and fewer once
+    the page holds about 8 MiB (8,388,608 bytes) of them (a page always holds at least one, however
+    large); when more follow, the `X-Next-Cursor` response header holds the cursor to pass as
+    `cursor` for the next page. The body stays a bare array either way; without `limit` every
+    trajectory is answered. Large answers are streamed (no `Content-Length`).
 
     Args:
         job_id (str): An opaque id.
@@ -159,9 +161,11 @@ def sync(
 
     A JSON array of the job's trajectories, oldest first.
 
-    **Extension:** paging. With `limit`, at most that many trajectories are answered and, when more
-    follow, the `X-Next-Cursor` response header holds the cursor to pass as `cursor` for the next
-    page. The body stays a bare array either way; without `limit` every trajectory is answered.
+    **Extension:** paging. With `limit`, at most that many trajectories are answered, and fewer once
+    the page holds about 8 MiB (8,388,608 bytes) of them (a page always holds at least one, however
+    large); when more follow, the `X-Next-Cursor` response header holds the cursor to pass as
+    `cursor` for the next page. The body stays a bare array either way; without `limit` every
+    trajectory is answered. Large answers are streamed (no `Content-Length`).
 
     Returns the parsed success answer; any other answer raises.
 
@@ -204,9 +208,11 @@ async def asyncio_detailed(
 
      A JSON array of the job's trajectories, oldest first.
 
-    **Extension:** paging. With `limit`, at most that many trajectories are answered and, when more
-    follow, the `X-Next-Cursor` response header holds the cursor to pass as `cursor` for the next
-    page. The body stays a bare array either way; without `limit` every trajectory is answered.
+    **Extension:** paging. With `limit`, at most that many trajectories are answered, and fewer once
+    the page holds about 8 MiB (8,388,608 bytes) of them (a page always holds at least one, however
+    large); when more follow, the `X-Next-Cursor` response header holds the cursor to pass as
+    `cursor` for the next page. The body stays a bare array either way; without `limit` every
+    trajectory is answered. Large answers are streamed (no `Content-Length`).
 
     Args:
         job_id (str): An opaque id.
@@ -243,9 +249,11 @@ async def asyncio(
 
     A JSON array of the job's trajectories, oldest first.
 
-    **Extension:** paging. With `limit`, at most that many trajectories are answered and, when more
-    follow, the `X-Next-Cursor` response header holds the cursor to pass as `cursor` for the next
-    page. The body stays a bare array either way; without `limit` every trajectory is answered.
+    **Extension:** paging. With `limit`, at most that many trajectories are answered, and fewer once
+    the page holds about 8 MiB (8,388,608 bytes) of them (a page always holds at least one, however
+    large); when more follow, the `X-Next-Cursor` response header holds the cursor to pass as
+    `cursor` for the next page. The body stays a bare array either way; without `limit` every
+    trajectory is answered. Large answers are streamed (no `Content-Length`).
 
     Returns the parsed success answer; any other answer raises.
 
