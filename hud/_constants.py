@@ -13,6 +13,8 @@ __all__ = [
     "ENVIRONMENT_PAGE_SIZE",
     "FINAL_STATUS_MAX_RETRIES",
     "JOB_PAGE_SIZE",
+    "MAX_ANSWER_BYTES",
+    "MAX_DETAIL_CHARS",
     "PLATFORM_BASE_URL",
     "RETRY_AFTER_CAP",
     "TASK_PAGE_SIZE",
@@ -42,6 +44,11 @@ JOB_PAGE_SIZE = 100
 #: Per-task aggregates per request (about 120 bytes each): a job's tasks in one or a few requests.
 TASK_PAGE_SIZE = 10000
 ENVIRONMENT_PAGE_SIZE = 100
+#: The largest answer body the SDK reads: past it the answer is refused (a `ServerError`) instead of
+#: filling memory. A page of trajectories is the largest answer a server sends.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+#: A server's error detail is cut to this many characters in the exception (its message is for people).
+MAX_DETAIL_CHARS = 2000
 
 
 def default_home() -> Path:

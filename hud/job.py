@@ -40,6 +40,7 @@ from hud._constants import (
 from hud._export import jobs_to_pandas
 from hud._lifecycle import Heartbeat, PendingCloses, TerminateAsCancel, pending_closes
 from hud._summary import JobSummary, TaskStats
+from hud._terminal import printable
 from hud._validate import (
     check_confidence,
     check_id,
@@ -57,7 +58,7 @@ from hud._wire import (
     TASK_PAGE_MAX,
     TRAJECTORY_PAGE_MAX,
 )
-from hud.errors import HudError, InvalidInputError
+from hud.errors import HudError, InvalidInputError, ServerError
 from hud.settings import Settings, settings_for
 from hud.trajectory import EnvironmentInfo, Trajectory
 
@@ -148,6 +149,7 @@ class Job(BaseModel):
 
     async def _pages(self, settings: Settings, page_size: int) -> AsyncIterator[list[Trajectory]]:
         # One page at a time; load_trajectories extends by whole pages, not item by item.
+        cursors = _Cursors("listJobTrajectories")
         cursor: str | None = None
         while True:
             page, cursor = await _api.list_job_trajectories(settings, self.id, limit=page_size, cursor=cursor)
@@ -155,6 +157,7 @@ class Job(BaseModel):
             del page
             if cursor is None:
                 return
+            cursors.check(cursor)
 
     async def iter_environments(
         self, *, state: str | None = None, api_key: str | None = None, page_size: int = ENVIRONMENT_PAGE_SIZE
@@ -173,6 +176,7 @@ class Job(BaseModel):
             raise InvalidInputError(f"state must be 'open', 'closed' or None, got {state!r}")
         check_page_size(page_size, ENVIRONMENT_PAGE_MAX)
         settings = self._settings(api_key)
+        cursors = _Cursors("listJobEnvironments")
         cursor: str | None = None
         while True:
             page = await _api.list_job_environments(
@@ -182,7 +186,7 @@ class Job(BaseModel):
                 yield item
             if page.next_cursor is None:
                 return
-            cursor = page.next_cursor
+            cursor = cursors.check(page.next_cursor)
 
     async def summary(
         self,
@@ -369,6 +373,7 @@ async def iter_jobs(
     settings = settings_for(api_key)
     status = None if status is None else check_name(status, "status")
     name = None if name is None else check_name(name)
+    cursors = _Cursors("listJobs")
     cursor: str | None = None
     while True:
         page = await _api.list_jobs(settings, _JobPage, limit=page_size, cursor=cursor, status=status, name=name)
@@ -376,7 +381,26 @@ async def iter_jobs(
             yield item._keeping(api_key)
         if page.next_cursor is None:
             return
-        cursor = page.next_cursor
+        cursor = cursors.check(page.next_cursor)
+
+
+class _Cursors:
+    """The cursors one listing was given: a server that gives one twice would have it page forever."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self._seen: set[str] = set()
+
+    def check(self, cursor: str) -> str:
+        if cursor in self._seen:
+            raise ServerError(
+                200,
+                f"the server gave the paging cursor {printable(cursor[:80])!s} a second time: reading on would "
+                "never end; the server's paging is broken (report it with this message)",
+                operation=self.operation,
+            )
+        self._seen.add(cursor)
+        return cursor
 
 
 def current_job() -> Job | None:

@@ -151,7 +151,20 @@ _V6 = [
     "CREATE INDEX trajectories_job_duration ON trajectories (job_id, account, duration)",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = [
+    # Dashboard sign-ins (`_sessions.py`): the cookie holds a random id, stored here as its SHA-256 only.
+    """CREATE TABLE dashboard_sessions (
+        id_hash TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        account TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    )""",
+    "CREATE INDEX dashboard_sessions_key ON dashboard_sessions (key_id)",
+    "CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at)",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Migration steps; step i (0-based) takes the schema from version i to version i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     TIMESTAMP,
+    BigInteger,
     ColumnElement,
     Connection,
     Float,
@@ -26,8 +27,8 @@ from sqlalchemy import (
 )
 
 from hud._wire import DURATION_QUANTILES, ERROR_KINDS, nearest_rank
-from hud.server._cursors import decode_key_cursor, encode_cursor
-from hud.server._errors import ApiError, NotFound
+from hud.server._cursors import decode_task_cursor, encode_task_cursor
+from hud.server._errors import NotFound
 from hud.server._operations.leases import expired
 from hud.server._operations.scoring import effective_error_kind, stats_columns
 from hud.server._render import dumps
@@ -186,36 +187,34 @@ def _item(task_id: str | None, trajectory_id: str | None, row: Any) -> dict[str,
 
 
 def task_rows(
-    conn: Connection, account: str, job_id: str, threshold: float, after: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+    conn: Connection, account: str, job_id: str, threshold: float, after: str | int | None, limit: int
+) -> tuple[list[dict[str, Any]], str | int | None]:
     """Up to `limit` per-task rows after the position `after`, and the position of the last one.
 
-    Positions: `t<seq>` after the task of that trajectory (tasks in `task_id` order), `s<seq>` after
-    that trajectory among those without a task (in `seq` order). Each page is an index range scan of
-    `(job_id, task_id, seq)`, never the whole job.
+    Positions: a task id (str), after that task (tasks in `task_id` order); an int, after that `seq`
+    among the trajectories without a task (in `seq` order, which follow the tasks). Each page is an
+    index range scan of `(job_id, task_id, seq)`, never the whole job.
     """
     scope = (_t.account == account, _t.job_id == job_id)
-    items: list[tuple[dict[str, Any], str]] = []
-    phase, seq = ("t", 0) if after is None else (after[0], int(after[1:]))
-    if phase == "t":
+    items: list[tuple[dict[str, Any], str | int]] = []
+    seq = after if isinstance(after, int) else 0
+    if not isinstance(after, int):
         query = select(_t.task_id, *_task_columns(threshold)).where(*scope, _t.task_id.is_not(None))
         if after is not None:
-            last_task = conn.execute(select(_t.task_id).where(*scope, _t.seq == seq)).scalar_one_or_none()
-            if last_task is None:
-                raise ApiError(400, "malformed cursor: pass the cursor of the previous page unchanged")
-            query = query.where(_t.task_id > last_task)
+            query = query.where(_t.task_id > after)
         rows = conn.execute(query.group_by(_t.task_id).order_by(_t.task_id).limit(limit + 1)).all()
-        items = [(_item(r.task_id, None, r), f"t{r.last}") for r in rows]
-        seq = 0
+        items = [(_item(r.task_id, None, r), str(r.task_id)) for r in rows]
     if len(items) <= limit:
+        # A cursor may name any position up to 2**63 - 1: bound as a bigint, which PostgreSQL compares
+        # with the int column (as an int it refuses values past 2**31 - 1).
         query = (
             select(_t.id, *_task_columns(threshold))
-            .where(*scope, _t.task_id.is_(None), _t.seq > seq)
+            .where(*scope, _t.task_id.is_(None), _t.seq > literal(seq, BigInteger))
             .group_by(_t.seq, _t.id)
             .order_by(_t.seq)
             .limit(limit + 1 - len(items))
         )
-        items += [(_item(None, r.id, r), f"s{r.last}") for r in conn.execute(query)]
+        items += [(_item(None, r.id, r), int(r.last)) for r in conn.execute(query)]
     more = len(items) > limit
     page = items[:limit]
     return [item for item, _ in page], page[-1][1] if more else None
@@ -227,10 +226,6 @@ def task_page(
     """One page of the job's per-task aggregates, with the cursor of the next (`task_rows`)."""
     if _job_state(conn, account, job_id, lease):
         return Answer(None, expired=True)
-    scope = ("tasks", account, job_id, repr(threshold))
-    after = decode_key_cursor(cursor, scope)
-    if after is not None and (len(after) < 2 or after[0] not in "ts" or not after[1:].isdigit()):
-        raise ApiError(400, "malformed cursor: pass the cursor of the previous page unchanged, or none for the first")
-    items, last = task_rows(conn, account, job_id, threshold, after, limit)
-    next_cursor = None if last is None else encode_cursor(last, scope)
+    items, last = task_rows(conn, account, job_id, threshold, decode_task_cursor(cursor), limit)
+    next_cursor = None if last is None else encode_task_cursor(last)
     return Answer(dumps({"items": items, "next_cursor": next_cursor}))

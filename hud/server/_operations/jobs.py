@@ -133,8 +133,7 @@ def list_jobs(
     The status filter applies to the status as readers see it (`crashed` includes running jobs past
     their lease; `running` excludes them).
     """
-    scope = ("jobs", account, status or "", name or "", "s" if status else "", "n" if name else "")
-    before = decode_cursor(cursor, scope)
+    before = decode_cursor(cursor)
     cutoff = time.time() - lease
     query = select(jobs.c.seq, *_job_cols(cutoff)).where(jobs.c.account == account)
     if status == "crashed":
@@ -161,5 +160,5 @@ def list_jobs(
         return dumps({"items": [], "next_cursor": None})
     last = sized[taken - 1].seq
     rows = conn.execute(query.where(jobs.c.seq >= last, jobs.c.seq <= sized[0].seq).order_by(jobs.c.seq.desc())).all()
-    next_cursor = encode_cursor(last, scope) if len(sized) > taken else None
+    next_cursor = encode_cursor(last) if len(sized) > taken else None
     return dumps({"items": [job_json(*r[1:]) for r in rows], "next_cursor": next_cursor})
