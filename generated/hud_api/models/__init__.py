@@ -14,6 +14,7 @@ from .job import Job
 from .job_create import JobCreate
 from .job_page import JobPage
 from .job_update import JobUpdate
+from .job_update_metadata_merge import JobUpdateMetadataMerge
 from .list_job_environments_state import ListJobEnvironmentsState
 from .metadata_type_0 import MetadataType0
 from .steps_append import StepsAppend
@@ -36,6 +37,7 @@ __all__ = (
     "JobCreate",
     "JobPage",
     "JobUpdate",
+    "JobUpdateMetadataMerge",
     "ListJobEnvironmentsState",
     "MetadataType0",
     "StepsAppend",

@@ -103,7 +103,8 @@ def sync_detailed(
 ) -> Response[Error | Job]:
     """Update a job (Extension)
 
-     **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+     **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Args:
         job_id (str): An opaque id.
@@ -137,7 +138,8 @@ def sync(
 ) -> Job:
     """Update a job (Extension)
 
-    **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+    **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -175,7 +177,8 @@ async def asyncio_detailed(
 ) -> Response[Error | Job]:
     """Update a job (Extension)
 
-     **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+     **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Args:
         job_id (str): An opaque id.
@@ -207,7 +210,8 @@ async def asyncio(
 ) -> Job:
     """Update a job (Extension)
 
-    **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+    **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Returns the parsed success answer; any other answer raises.
 
