@@ -24,6 +24,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
+from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
@@ -43,7 +44,7 @@ from hud.errors import HudError, InvalidInputError
 from hud.settings import Settings, settings_for
 from hud.trajectory import EnvironmentInfo, Trajectory
 
-__all__ = ["Job", "JobSummary", "create_job", "current_job", "iter_jobs", "job", "load_job"]
+__all__ = ["Job", "JobSummary", "Task", "create_job", "current_job", "iter_jobs", "job", "load_job", "run_job"]
 
 logger = logging.getLogger("hud")
 
@@ -177,6 +178,15 @@ class Job(BaseModel):
             builder.add(trajectory)
         return builder.result()
 
+    async def refresh(self, *, api_key: str | None = None) -> Job:
+        """The job as the server has it now (status, metadata, heartbeat); this Job, a snapshot, is unchanged.
+
+        Args:
+            api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+        """
+        loaded = await _api.get_job(self._settings(api_key), Job, self.id)
+        return loaded._keeping(api_key or _secret(self._api_key))
+
     def _repr_html_(self) -> str:
         """HTML for notebooks (Jupyter calls this); every value is escaped."""
         from hud._display import job_html
@@ -190,15 +200,32 @@ class Job(BaseModel):
         metadata: dict[str, Any] | None = None,
         error: str | None = None,
         api_key: str | None = None,
+        merge: bool = False,
     ) -> Job:
         """Set the job's status, metadata and/or error on the server; the updated Job is returned.
 
         Arguments left as None are not changed. This Job is not modified: it is a snapshot.
+
+        Args:
+            status: The new status.
+            metadata: The new metadata: replaces the job's, or with `merge=True` sets only its keys.
+            error: Why the job failed.
+            api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+            merge: Set the keys of `metadata` and keep the others (a shallow merge, top-level keys).
+                The server merges atomically (extension of `PATCH /v2/jobs/{id}`): concurrent merges
+                of different keys all keep theirs, where a read, change and write here would lose some.
+
+        Example:
+            >>> await job.update(metadata={"score": 0.8}, merge=True)  # doctest: +SKIP
         """
         body: dict[str, Any] = {}
         if status is not None:
             body["status"] = check_name(status, "status")
-        if metadata is not None:
+        if merge:
+            if metadata is None:
+                raise InvalidInputError("update(merge=True) needs metadata: the keys to set")
+            body["metadata_merge"] = check_metadata(metadata)
+        elif metadata is not None:
             body["metadata"] = check_metadata(metadata)
         if error is not None:
             body["error"] = error
@@ -305,18 +332,16 @@ def current_job() -> Job | None:
     return _current_job.get()
 
 
-def job(
-    name: str, metadata: dict[str, Any] | None = None
-) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]]:
-    """Decorate an async function so that each call runs as a new Job.
+def job(name: str, metadata: dict[str, Any] | None = None) -> _JobBlock:
+    """Run as a new Job: each call of a decorated async function, or each `async with` block.
 
-    Each call creates a Job and sets it `running`; every environment made inside the call (also in
-    tasks it spawns with `gather`, `create_task`, `TaskGroup` or `asyncio.to_thread`) is linked to it.
-    When the call ends the Job is set `completed`, `failed` (with the error message) or `cancelled`,
-    and the call's own result or exception reaches the caller unchanged: when that last update fails
-    (the server went down, or answers an error), it is logged on the `hud` logger, never raised in
-    place of the call's outcome. A nested decorated call links to the innermost Job. The active Job
-    is `current_job()`.
+    Each call (or block) creates a Job and sets it `running`; every environment made inside it (also
+    in tasks it spawns with `gather`, `create_task`, `TaskGroup` or `asyncio.to_thread`) is linked to
+    it. When it ends the Job is set `completed`, `failed` (with the error message) or `cancelled`, and
+    its own result or exception reaches the caller unchanged: when that last update fails (the server
+    went down, or answers an error), it is logged on the `hud` logger, never raised in place of the
+    outcome. While it runs, the Job's lease is renewed by heartbeats (see `running`). A nested call
+    links to the innermost Job. The active Job is `current_job()`.
 
     Args:
         name: The name of each Job (1 to 256 characters).
@@ -324,23 +349,51 @@ def job(
 
     Raises:
         TypeError: at decoration time, when the function is not async.
-        InvalidInputError: at decoration time, for a bad name or metadata.
+        InvalidInputError: at once, for a bad name or metadata.
 
     Example:
         >>> @job("nightly-eval", metadata={"agent": "v2"})
         ... async def run_eval() -> None: ...
+
+        Or, where there is no function to decorate (a notebook, a script, metadata known at run time):
+
+        >>> async with job("nightly-eval", metadata={"model": model}) as j:  # doctest: +SKIP
+        ...     env = await hud.gym.make("my-gym", task_id="t-1")  # linked to j
     """
     check_name(name)
     check_metadata(metadata)
+    return _JobBlock(name, metadata)
+
+
+class _JobBlock:
+    """What `job(name, metadata)` returns: a decorator of async functions, and an async context manager.
+
+    Reusable both ways, also concurrently: each call, and each `async with`, creates its own Job.
+    """
+
+    def __init__(self, name: str, metadata: dict[str, Any] | None) -> None:
+        self._name = name
+        self._metadata = metadata
+        # The blocks this object is running, per context (task): concurrent and nested `async with`
+        # blocks each leave their own.
+        self._blocks: contextvars.ContextVar[tuple[contextlib.AbstractAsyncContextManager[Job], ...]] = (
+            contextvars.ContextVar(f"hud_job_block_{id(self)}", default=())
+        )
+
+    def __repr__(self) -> str:
+        return f"job({self._name!r}, metadata={self._metadata!r})"
 
     # Typed with Coroutine, not Awaitable: a call's result goes to asyncio.run, create_task and
     # TaskGroup.create_task, which accept coroutines only.
-    def decorate(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+        """Decorate `fn`: each call runs as a new Job."""
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(
-                f"@job({name!r}) decorates async functions (async def); {getattr(fn, '__qualname__', fn)!r} is not "
-                "one. Make it async, or call create_job() yourself."
+                f"@job({self._name!r}) decorates async functions (async def); "
+                f"{getattr(fn, '__qualname__', fn)!r} is not one. Make it async, use `async with job(...)`, "
+                "or call create_job() yourself."
             )
+        name, metadata = self._name, self._metadata
 
         @functools.wraps(fn)
         async def run(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -350,7 +403,21 @@ def job(
 
         return run
 
-    return decorate
+    async def __aenter__(self) -> Job:
+        created = await create_job(self._name, metadata=self._metadata)
+        block = running(created)
+        entered = await block.__aenter__()
+        self._blocks.set((*self._blocks.get(), block))
+        return entered
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        blocks = self._blocks.get()
+        if not blocks:
+            raise RuntimeError("job(...).__aexit__ without its __aenter__ in this task")
+        self._blocks.set(blocks[:-1])
+        return await blocks[-1].__aexit__(exc_type, exc, tb)
 
 
 @contextlib.asynccontextmanager
@@ -364,6 +431,26 @@ async def running(target: Job) -> AsyncIterator[Job]:
     outcome (its return, its exception) stands unchanged: the server's lease then calls the job
     crashed. Environments closing in the background are waited for first.
     """
+    async with run_lifecycle(target, RunOutcome()) as entered:
+        yield entered
+
+
+class RunOutcome:
+    """How a block run by `run_lifecycle` ended, when it returned normally (for `run_job`).
+
+    Attributes:
+        failure: Set by the block: end `failed` with this error instead of `completed`.
+        final: After the block: the Job as the final status update answered (None if it failed).
+    """
+
+    def __init__(self) -> None:
+        self.failure: str | None = None
+        self.final: Job | None = None
+
+
+@contextlib.asynccontextmanager
+async def run_lifecycle(target: Job, outcome: RunOutcome) -> AsyncIterator[Job]:
+    """`running`, where the block may end the job `failed` without raising (`outcome.failure`)."""
     token = _current_job.set(target)
     closes = PendingCloses()
     closes_token = pending_closes.set(closes)
@@ -385,24 +472,32 @@ async def running(target: Job) -> AsyncIterator[Job]:
             except BaseException as exc:
                 await _finish(target, "failed", error_text(exc), closes, heartbeat)
                 raise
-            await _finish(target, "completed", None, closes, heartbeat)
+            if outcome.failure is not None:
+                outcome.final = await _finish(target, "failed", outcome.failure, closes, heartbeat)
+            else:
+                outcome.final = await _finish(target, "completed", None, closes, heartbeat)
     finally:
         await heartbeat.stop()
         pending_closes.reset(closes_token)
         _current_job.reset(token)
 
 
-async def _finish(target: Job, status: str, error: str | None, closes: PendingCloses, heartbeat: Heartbeat) -> None:
-    """Waits for background closes, stops the heartbeats, and sets the final status without raising."""
+async def _finish(
+    target: Job, status: str, error: str | None, closes: PendingCloses, heartbeat: Heartbeat
+) -> Job | None:
+    """Waits for background closes, stops the heartbeats, and sets the final status without raising.
+
+    Returns the Job as the update answered, or None when it failed (logged).
+    """
     await closes.wait()
     await heartbeat.stop()
     settings = target._settings(None)
     settings = settings.model_copy(update={"max_retries": max(settings.max_retries, FINAL_STATUS_MAX_RETRIES)})
     try:
         if error is None:
-            await _api.update_job(settings, Job, target.id, status=status)
+            updated = await _api.update_job(settings, Job, target.id, status=status)
         else:
-            await _api.update_job(settings, Job, target.id, status=status, error=error)
+            updated = await _api.update_job(settings, Job, target.id, status=status, error=error)
     except HudError as exc:
         logger.error(
             "hud: could not set job %s to %r after its call ended (%s); the call's own outcome stands "
@@ -411,7 +506,16 @@ async def _finish(target: Job, status: str, error: str | None, closes: PendingCl
             status,
             exc,
         )
+        return None
+    return updated._keeping(_secret(target._api_key))
 
 
 async def _set_status(target: Job, status: str) -> None:
-    await _api.update_job(target._settings(None), Job, target.id, status=status)
+    if target.error is None:
+        await _api.update_job(target._settings(None), Job, target.id, status=status)
+    else:  # a job run again (a resume): the error of its last run no longer holds
+        await _api.update_job(target._settings(None), Job, target.id, status=status, error=None)
+
+
+# At the end: the runner builds on everything above (hud.gym, which it uses, imports this module).
+from hud._runner import Task, run_job  # noqa: E402

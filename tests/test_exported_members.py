@@ -18,7 +18,9 @@ def test_hud_exports() -> None:
 
 
 def test_seed_names_live_in_hud_job() -> None:
-    assert set(hud.job.__all__) == {"Job", "JobSummary", "create_job", "current_job", "iter_jobs", "job", "load_job"}
+    assert set(hud.job.__all__) == {
+        "Job", "JobSummary", "Task", "create_job", "current_job", "iter_jobs", "job", "load_job", "run_job",
+    }  # fmt: skip
     assert hud.job is __import__("hud.job").job  # the module, not shadowed by the decorator
 
 
