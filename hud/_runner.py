@@ -28,11 +28,12 @@ from hud import gym
 from hud._attempts import Attempts
 from hud._constants import DEFAULT_MAX_CONCURRENT, DEFAULT_RUN_RETRIES, LEASE_POLL_INTERVAL
 from hud._progress import RunProgress, RunStats
+from hud._running import RunOutcome, run_lifecycle
 from hud._task import Task, TaskT, as_tasks
 from hud._validate import check_metadata, check_name, check_optional_text
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD
 from hud.errors import InvalidInputError, JobBusyError
-from hud.job import Job, RunOutcome, create_job, load_job, run_lifecycle
+from hud.job import Job, create_job, load_job
 
 __all__ = ["Task", "run_job"]
 
