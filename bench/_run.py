@@ -79,7 +79,7 @@ class Sizes:
 # Python fallback at 8 in flight: httpx's pool itself slows down past ~8 requests in flight on one
 # client (measured against the do-nothing endpoint: 123 pairs/s at 8, 41 at 32, 21 at 64).
 # wrk at 16 connections on one thread: enough to keep 1 to 4 server workers busy on 2 cores.
-FULL = Sizes(2000, 7, 10_000, 10, 100_000, 1000, 3, 3.0, 7, 8, 16, 1000, 50, 5)
+FULL = Sizes(2000, 7, 10_000, 10, 100_000, 1000, 3, 3.0, 7, 8, 16, 1000, 50, 7)
 QUICK = Sizes(20, 2, 100, 2, 300, 20, 1, 0.5, 1, 4, 16, 40, 10, 1)
 
 
@@ -390,7 +390,7 @@ def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
         log(f"run_job vs gather + semaphore: {sizes.run_tasks} tasks at {sizes.run_concurrency}, embedded and live")
         rows += run_job_rows(
             _use,
-            served.base_url,
+            served,
             key,
             home,
             n=sizes.run_tasks,

@@ -8,12 +8,13 @@ with `hud.gym.make(gym, task_id=...)` and closing it with the agent's reward. Th
 work queue, the adaptive limit, the per-attempt timeout scope, outcome bookkeeping and the (silent)
 progress line. Rounds alternate which side goes first; each figure is the median.
 
-Each cell also gives the median CPU time of this process over the rounds (on the embedded default it
-includes the in-process server): less noisy than wall time on a shared machine.
+Each cell also gives the median CPU time the run cost (this process's, which on the embedded default
+includes the in-process server; on the live server plus the server process's, read from /proc): the
+work done, where wall time on a shared machine mostly measures who else is running.
 
 A third row runs `run_job` with heartbeats every 0.5 s (20 times the default rate, about ten per run)
 against heartbeats every 10^6 s (only the one every run sends as it starts; at the default 10 s, a
-run of a few seconds sends just that one too): what heartbeats cost.
+run of a few seconds sends just that one too): what heartbeats cost. Its goal is on CPU time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from bench._rows import Row, alternate
+from bench._servers import Served, cpu_seconds
 
 __all__ = ["run_job_rows"]
 
@@ -76,32 +78,37 @@ def _by_hand(n: int, concurrency: int) -> Callable[[], Awaitable[None]]:
     return run
 
 
-def _cpu_timed(fn: Callable[[], Awaitable[None]], seconds: list[float]) -> Callable[[], Awaitable[None]]:
-    """`fn`, noting the CPU time of this process each call takes into `seconds`."""
+def _cpu_timed(
+    fn: Callable[[], Awaitable[None]], seconds: list[float], server_pid: int | None
+) -> Callable[[], Awaitable[None]]:
+    """`fn`, noting into `seconds` the CPU time each call costs this process and the server process."""
+
+    def now() -> float:
+        return time.process_time() + (0.0 if server_pid is None else cpu_seconds(server_pid))
 
     async def run() -> None:
-        start = time.process_time()
+        start = now()
         await fn()
-        seconds.append(time.process_time() - start)
+        seconds.append(now() - start)
 
     return run
 
 
-def _cpu(seconds: list[float]) -> str:
-    return f"{statistics.median(seconds[1:]):.2f} s CPU"  # the first is the warm-up
+def _cpu(seconds: list[float]) -> float:
+    return statistics.median(seconds[1:])  # the first is the warm-up
 
 
-async def _row(what: str, n: int, concurrency: int, rounds: int) -> Row:
+async def _row(what: str, n: int, concurrency: int, rounds: int, server_pid: int | None) -> Row:
     cpu: tuple[list[float], list[float]] = ([], [])
-    runner = _cpu_timed(_runner(n, concurrency), cpu[0])
-    by_hand = _cpu_timed(_by_hand(n, concurrency), cpu[1])
+    runner = _cpu_timed(_runner(n, concurrency), cpu[0], server_pid)
+    by_hand = _cpu_timed(_by_hand(n, concurrency), cpu[1], server_pid)
     s, r = await alternate(runner, by_hand, rounds)
-    ratio = s / r
+    ratio, cpu_ratio = s / r, _cpu(cpu[0]) / _cpu(cpu[1])
     return Row(
         f"run_job vs gather + semaphore, {what} ({n:,} no-op tasks at {concurrency})",
-        f"{s:.2f} s, {_cpu(cpu[0])}",
-        f"{r:.2f} s, {_cpu(cpu[1])}",
-        f"{ratio:.3f}x",
+        f"{s:.2f} s, {_cpu(cpu[0]):.2f} s CPU",
+        f"{r:.2f} s, {_cpu(cpu[1]):.2f} s CPU",
+        f"{ratio:.3f}x (CPU {cpu_ratio:.3f}x)",
         f"<= {GOAL}x",
         ratio <= GOAL,
     )
@@ -120,8 +127,9 @@ def _heartbeat_interval(seconds: float) -> Iterator[None]:
         get_settings.cache_clear()
 
 
-async def _heartbeat_row(n: int, concurrency: int, rounds: int) -> Row:
+async def _heartbeat_row(n: int, concurrency: int, rounds: int, server_pid: int) -> Row:
     run = _runner(n, concurrency)
+    cpu: tuple[list[float], list[float]] = ([], [])
 
     async def busy() -> None:
         with _heartbeat_interval(BUSY_HEARTBEAT):
@@ -131,21 +139,21 @@ async def _heartbeat_row(n: int, concurrency: int, rounds: int) -> Row:
         with _heartbeat_interval(QUIET_HEARTBEAT):
             await run()
 
-    s, r = await alternate(busy, quiet, rounds)
-    ratio = s / r
+    s, r = await alternate(_cpu_timed(busy, cpu[0], server_pid), _cpu_timed(quiet, cpu[1], server_pid), rounds)
+    ratio, cpu_ratio = s / r, _cpu(cpu[0]) / _cpu(cpu[1])
     return Row(
         f"run_job heartbeats ({n:,} no-op tasks at {concurrency}, live server)",
-        f"{s:.2f} s, every {BUSY_HEARTBEAT:g} s (~{int(s / BUSY_HEARTBEAT) + 1} heartbeats)",
-        f"{r:.2f} s, 1 heartbeat",
-        f"{ratio:.3f}x",
-        f"<= {HEARTBEAT_GOAL}x",
-        ratio <= HEARTBEAT_GOAL,
+        f"{s:.2f} s, {_cpu(cpu[0]):.2f} s CPU, every {BUSY_HEARTBEAT:g} s (~{int(s / BUSY_HEARTBEAT) + 1} heartbeats)",
+        f"{r:.2f} s, {_cpu(cpu[1]):.2f} s CPU, 1 heartbeat",
+        f"CPU {cpu_ratio:.3f}x (wall {ratio:.3f}x)",
+        f"CPU <= {HEARTBEAT_GOAL}x",
+        cpu_ratio <= HEARTBEAT_GOAL,
     )
 
 
 def run_job_rows(
     use: Callable[[str | None, str | None, Path], None],
-    base_url: str,
+    served: Served,
     api_key: str,
     home: Path,
     *,
@@ -153,10 +161,10 @@ def run_job_rows(
     concurrency: int,
     rounds: int,
 ) -> list[Row]:
-    """The three rows: against the embedded default, against the live server at `base_url`, heartbeats."""
+    """The three rows: against the embedded default, against the live server `served`, heartbeats."""
     use(None, None, home)
-    rows = [asyncio.run(_row("embedded", n, concurrency, rounds))]
-    use(base_url, api_key, home)
-    rows.append(asyncio.run(_row("live server", n, concurrency, rounds)))
-    rows.append(asyncio.run(_heartbeat_row(n, concurrency, rounds)))
+    rows = [asyncio.run(_row("embedded", n, concurrency, rounds, None))]
+    use(served.base_url, api_key, home)
+    rows.append(asyncio.run(_row("live server", n, concurrency, rounds, served.pid)))
+    rows.append(asyncio.run(_heartbeat_row(n, concurrency, rounds, served.pid)))
     return rows

@@ -218,7 +218,12 @@ class Attempts:
         except _NotAsync as exc:
             await self._close(env, error=str(exc), error_kind="agent")
             raise
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
+            current = asyncio.current_task()
+            if current is not None and not current.cancelling():
+                # Raised by the agent's own code, nothing cancelled this run: that try ends `cancelled`
+                # (left out of scores) and is attempted again, instead of stopping a worker for good.
+                return self._outcome(env.trajectory if env.closed else await env.fail(exc), exc)
             if not env.closed:  # closed once the cancellation settles; the job waits for it
                 keep(asyncio.ensure_future(env.fail(asyncio.CancelledError())))
             raise

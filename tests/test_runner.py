@@ -190,6 +190,22 @@ async def test_cancelling_the_run_cancels_the_job_and_closes_its_environments(em
     assert {t.error_kind for t in trajectories} == {"cancelled"}
 
 
+async def test_a_cancelled_error_raised_by_the_agent_itself_is_one_cancelled_try(embedded: Path) -> None:
+    calls: collections.Counter[str] = collections.Counter()
+
+    async def agent(env: Environment, task: Task) -> float:
+        calls[task.id] += 1
+        if task.id == "odd" and calls[task.id] == 1:
+            raise asyncio.CancelledError  # as code that misuses cancellation does; nothing cancelled the run
+        return 1.0
+
+    job = await run_job("eval", ["odd", "even"], agent, gym_id="gym", repeats=2, max_concurrent=1)
+    assert job.status == "completed"
+    trajectories = await _trajectories(job)
+    assert _counted_per_task(trajectories) == {"odd": 2, "even": 2}
+    assert [t.task_id for t in trajectories if t.error_kind == "cancelled"] == ["odd"]
+
+
 async def test_tasks_as_task_dict_or_str_reach_the_agent_with_their_fields(embedded: Path) -> None:
     class Prompted(Task):
         prompt: str
