@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import os
-import pty
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from _terminal import run_with_terminal_stderr
 
 from hud._progress import RunProgress, RunStats
 
@@ -45,24 +46,9 @@ def _run(home: Path, stderr_to_terminal: bool) -> tuple[str, str]:
     if not stderr_to_terminal:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=True)
         return done.stdout, done.stderr
-    leader, follower = pty.openpty()
-    try:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL)
-        os.close(follower)
-        out, _ = process.communicate(timeout=120)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the terminal's last writer is gone
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(leader)
-    assert process.returncode == 0
-    return out.decode(), b"".join(chunks).decode("utf-8", "replace")
+    code, out, terminal = run_with_terminal_stderr(command, env=env, timeout=120)
+    assert code == 0
+    return out, terminal
 
 
 def test_the_progress_line_shows_done_success_errors_and_concurrency_on_a_terminal(tmp_path: Path) -> None:
