@@ -84,7 +84,7 @@ async def run_job(
     so far, errors by kind and the concurrency now allowed.
 
     Args:
-        name: The job's name (1 to 256 characters); on resume, the resumed job's name.
+        name: The job's name (1 to 256 characters); a resumed job keeps its own (a warning if it differs).
         tasks: Task, dict with "id" (and any fields), or str (the task id) each; ids unique.
         agent: `async def agent(env, task) -> float | None`.
         metadata: A JSON object stored with the job. On resume, keys it shares with the job's must
@@ -187,10 +187,8 @@ async def _resumable(resume: Job | str, name: str, metadata: dict[str, Any] | No
         target = await load_job(resume, api_key=api_key)
     else:
         raise InvalidInputError(f"resume must be a Job, a job id or None, got {type(resume).__name__}")
-    if target.name != name:
-        raise InvalidInputError(
-            f"resume: job {target.id} is named {target.name!r}, not {name!r}: pass its name (or the right job)"
-        )
+    if target.name != name:  # a label: the job keeps its own, but a wrong job id often shows here first
+        logger.warning("hud: resuming job %s, named %r (not %r): it keeps its name", target.id, target.name, name)
     target = await _wait_for_lease(target)
     if metadata:
         current = target.metadata or {}

@@ -112,13 +112,13 @@ async def test_resume_reruns_what_does_not_count_and_leaves_other_tasks_alone(em
     assert _counted(trajectories) == {"a": 3, "z": 1}
 
 
-async def test_resume_refuses_another_jobs_name_or_setup(embedded: Path) -> None:
+async def test_resume_refuses_another_setup_and_keeps_the_jobs_name(
+    embedded: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async def agent(env: Environment, task: Task) -> float:
         return 1.0
 
     job = await run_job("eval", ["a"], agent, gym_id="gym", metadata={"model": "m1"}, repeats=2)
-    with pytest.raises(InvalidInputError, match="named 'eval', not 'other'"):
-        await run_job("other", ["a"], agent, gym_id="gym", repeats=3, resume=job.id)
     with pytest.raises(InvalidInputError, match=r"differs from job .* on 'model'"):
         await run_job("eval", ["a"], agent, gym_id="gym", metadata={"model": "m2"}, repeats=3, resume=job.id)
     with pytest.raises(InvalidInputError, match="resume must be a Job"):
@@ -130,6 +130,9 @@ async def test_resume_refuses_another_jobs_name_or_setup(embedded: Path) -> None
     )
     assert resumed.metadata == {"model": "m1", "note": "resumed"}
     assert _counted((await _state(job.id))[1]) == {"a": 3}
+    renamed = await run_job("other", ["a"], agent, gym_id="gym", repeats=4, resume=job.id)
+    assert (renamed.name, _counted((await _state(job.id))[1])) == ("eval", {"a": 4})
+    assert any("named 'eval' (not 'other')" in r.getMessage() for r in caplog.records)
 
 
 async def test_resume_of_a_running_job_without_a_lease_is_refused(embedded: Path) -> None:
