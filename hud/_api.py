@@ -39,6 +39,7 @@ from hud_api.models import (
     EnvironmentCreate,
     JobCreate,
     JobUpdate,
+    JobUpdateMetadataMerge,
     MetadataType0,
     StepsAppend,
 )
@@ -315,12 +316,16 @@ async def update_job(
     status: str | Unset = UNSET,
     metadata: dict[str, Any] | Unset | None = UNSET,
     error: str | Unset | None = UNSET,
+    metadata_merge: dict[str, Any] | Unset = UNSET,
 ) -> M:
     """PATCH /v2/jobs/{job_id}; fields left UNSET are not sent. The updated job as `model`."""
     body = JobUpdate(
         status=status,
         metadata=metadata if isinstance(metadata, Unset) else _metadata(metadata),
         error=error,
+        metadata_merge=metadata_merge
+        if isinstance(metadata_merge, Unset)
+        else JobUpdateMetadataMerge.from_dict(metadata_merge),
     )
     response = await _send("updateJob", settings, lambda c: _update_job.asyncio_raw(job_id, client=c, body=body))
     return _parse(model, response, "updateJob")

@@ -21,6 +21,7 @@ import pytest
 from _browser import chromium
 from _servers import live_server
 
+from hud._wire import counted_reward
 from hud.server import create_key, dispose
 
 pytestmark = pytest.mark.live
@@ -94,7 +95,8 @@ def _console_errors(page: Any) -> list[str]:
 def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path) -> None:
     with team.client(team.research) as client:
         trajectories = client.get(f"/v2/jobs/{team.job_id}/trajectories").json()
-    rewards = [t["reward"] for t in trajectories if t["reward"] is not None]
+    # The rewards the histogram counts: an agent's failure counts with reward 0 (hud._wire's rule).
+    rewards = [r for t in trajectories if (r := counted_reward(t["reward"], t["error"], t["error_kind"])) is not None]
     successes = sum(r >= 1.0 for r in rewards)
     crashed = [t for t in trajectories if t["error"]]
     assert len(trajectories) == 24 and crashed  # the quickstart's own numbers
@@ -123,7 +125,7 @@ def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path)
         bins = page.locator("g.bin").evaluate_all("gs => gs.map(g => Number(g.dataset.count))")
         # The histogram shows what counts: the agent's crashes count as reward 0.
         assert sum(bins) == len(trajectories) and bins[-1] == successes
-        assert bins[0] == sum(r == 0.0 for r in rewards) + len(crashed)
+        assert bins[0] == sum(r == 0.0 for r in rewards)
         assert page.locator("svg rect").first.bounding_box() is not None
         error_row = page.locator(f'tr[data-trajectory-id="{crashed[0]["id"]}"]')
         # The agent raised: a failure of the agent (reward 0), of error kind `agent`.

@@ -108,7 +108,8 @@ def sync_detailed(
 ) -> Response[Error | Job]:
     """Update a job (Extension)
 
-     **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+     **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Args:
         job_id (str): An opaque id.
@@ -142,7 +143,8 @@ def sync(
 ) -> Job:
     """Update a job (Extension)
 
-    **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+    **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -180,7 +182,8 @@ async def asyncio_detailed(
 ) -> Response[Error | Job]:
     """Update a job (Extension)
 
-     **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+     **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Args:
         job_id (str): An opaque id.
@@ -212,7 +215,8 @@ async def asyncio(
 ) -> Job:
     """Update a job (Extension)
 
-    **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+    **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Returns the parsed success answer; any other answer raises.
 
