@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from starlette.concurrency import run_in_threadpool
 
 from hud._wire import (
+    CLIENT_ID_PATTERN,
     ERROR_KINDS,
     MAX_ERROR_LENGTH,
     MAX_ID_LENGTH,
@@ -162,6 +163,8 @@ def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
 Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_no_nul)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_nul)]
+#: An id a client chooses (openapi.yaml `ClientId`): it must stay the same in every URL.
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=CLIENT_ID_PATTERN)]
 Status = Annotated[str, StringConstraints(min_length=1, max_length=MAX_STATUS_LENGTH), AfterValidator(_no_nul)]
 JobError = Annotated[str, StringConstraints(max_length=MAX_ERROR_LENGTH), AfterValidator(_no_nul)]
 DateTime = Annotated[str, AfterValidator(_date_time)]
@@ -177,6 +180,7 @@ class _Body(BaseModel):
 class JobCreate(_Body):
     """The body of `POST /v2/jobs`."""
 
+    id: ClientId | None = None
     name: Name
     metadata: Metadata | None = None
     gym_id: Id | None = None
@@ -201,6 +205,7 @@ class JobUpdate(_Body):
 class EnvironmentCreate(_Body):
     """The body of `POST /v2/create_environment` (`run_id` is the job's id)."""
 
+    id: ClientId | None = None
     run_id: Id | None = None
     gym_id: Id
     task_id: Id | None = None

@@ -36,6 +36,8 @@ jobs = Table(
     Column("created_at", Text, nullable=False),
     Column("error", Text),
     Column("heartbeat_at", Float),
+    Column("synced_at", Text),
+    Column("relayed_heartbeat_at", Float),
 )
 
 environments = Table(

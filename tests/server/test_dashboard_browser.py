@@ -21,6 +21,7 @@ import httpx
 import pytest
 from _servers import live_server
 
+from hud._wire import counted_reward
 from hud.server import create_key, dispose
 
 pytestmark = pytest.mark.live
@@ -123,7 +124,9 @@ def _console_errors(page: Any) -> list[str]:
 def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path) -> None:
     with team.client(team.research) as client:
         trajectories = client.get(f"/v2/jobs/{team.job_id}/trajectories").json()
-    rewards = [t["reward"] for t in trajectories if t["reward"] is not None]
+    # The histogram bins what counts (hud._wire's rule): an agent's error without a reward counts as 0.
+    counted = (counted_reward(t["reward"], t["error"], t["error_kind"]) for t in trajectories)
+    rewards = [r for r in counted if r is not None]
     successes = sum(r >= 1.0 for r in rewards)
     crashed = [t for t in trajectories if t["error"]]
     assert len(trajectories) == 24 and crashed  # the quickstart's own numbers

@@ -18,6 +18,8 @@ T = TypeVar("T", bound="EnvironmentCreate")
 @_attrs_define
 class EnvironmentCreate:
     gym_id: str
+    id: None | str | Unset = UNSET
+    """ **Extension.** The environment's id, chosen by the client; the server makes one when left out or null. """
     run_id: None | str | Unset = UNSET
     """ The id of the job this environment runs for, or null for none. """
     task_id: None | str | Unset = UNSET
@@ -30,6 +32,12 @@ class EnvironmentCreate:
         from ..models.metadata_type_0 import MetadataType0
 
         gym_id = self.gym_id
+
+        id: None | str | Unset
+        if isinstance(self.id, Unset):
+            id = UNSET
+        else:
+            id = self.id
 
         run_id: None | str | Unset
         if isinstance(self.run_id, Unset):
@@ -58,6 +66,8 @@ class EnvironmentCreate:
                 "gym_id": gym_id,
             }
         )
+        if id is not UNSET:
+            field_dict["id"] = id
         if run_id is not UNSET:
             field_dict["run_id"] = run_id
         if task_id is not UNSET:
@@ -73,6 +83,15 @@ class EnvironmentCreate:
 
         d = dict(src_dict)
         gym_id = d.pop("gym_id")
+
+        def _parse_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        id = _parse_id(d.pop("id", UNSET))
 
         def _parse_run_id(data: object) -> None | str | Unset:
             if data is None:
@@ -111,6 +130,7 @@ class EnvironmentCreate:
 
         environment_create = cls(
             gym_id=gym_id,
+            id=id,
             run_id=run_id,
             task_id=task_id,
             metadata=metadata,

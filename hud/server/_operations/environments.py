@@ -14,7 +14,7 @@ from hud.server._errors import ApiError, NotFound
 from hud.server._operations.jobs import job_exists
 from hud.server._operations.leases import expired
 from hud.server._operations.trajectories import steps_of
-from hud.server._render import dumps, now, trajectory_json
+from hud.server._render import dumps, now, same_json, trajectory_json
 from hud.server._requests import EnvironmentClose, EnvironmentCreate, StepsAppend
 from hud.server._sql import Statement
 from hud.server._tables import environments, jobs, steps, trajectories
@@ -25,11 +25,15 @@ __all__ = [
     "close_environment",
     "create_environment",
     "list_environments",
+    "list_steps",
     "step_texts",
 ]
 
 _e = environments.c
 _insert_env = Statement(environments.insert())
+_env_identity = Statement(
+    select(_e.account, _e.job_id, _e.gym_id, _e.task_id, _e.metadata).where(_e.id == bindparam("id"))
+)
 _env_state = Statement(select(_e.closed_at).where(_e.id == bindparam("id"), _e.account == bindparam("account")))
 _bump_steps = Statement(
     update(environments)
@@ -53,11 +57,30 @@ _job_state = Statement(
 
 
 def create_environment(conn: Connection, account: str, body: EnvironmentCreate) -> str:
-    """Opens an environment, linked to the job `run_id` when given (404 when the account has no such job)."""
+    """Opens an environment, linked to the job `run_id` when given (404 when the account has no such job).
+
+    With the client's `id`, a repeat of the same create is a replay; the same id with other content,
+    or another account's, answers 409.
+    """
     run_id = body.run_id
+    if body.id is not None:
+        existing = _env_identity.one(conn, {"id": body.id})
+        if existing is not None:
+            owner, job_id, gym_id, task_id, metadata = existing
+            if owner != account:
+                raise ApiError(409, f"environment id {body.id!r} is taken: choose another id")
+            if (job_id, gym_id, task_id) != (run_id, body.gym_id, body.task_id) or not same_json(
+                metadata, body.metadata
+            ):
+                raise ApiError(
+                    409,
+                    f"environment {body.id!r} exists with another job, gym, task or metadata: choose another "
+                    "id, or send the same fields to repeat the create",
+                )
+            return dumps({"id": body.id, "metadata": body.metadata})
     if run_id is not None and not job_exists(conn, account, run_id):
         raise NotFound("job (run_id)", run_id)
-    env_id = str(uuid.uuid4())
+    env_id = body.id or str(uuid.uuid4())
     _insert_env.run(
         conn,
         {
@@ -95,6 +118,30 @@ def append_steps(conn: Connection, account: str, env_id: str, texts: list[str]) 
     first = count - len(texts)
     _insert_steps.run_many(conn, [{"env_id": env_id, "position": first + i, "data": t} for i, t in enumerate(texts)])
     return dumps({"id": env_id, "step_count": count})
+
+
+_step_count = Statement(select(_e.step_count).where(_e.id == bindparam("id"), _e.account == bindparam("account")))
+# A bound LIMIT is not a named bindparam to `Statement`: this read runs through SQLAlchemy.
+_steps_from = (
+    select(steps.c.data)
+    .where(steps.c.env_id == bindparam("env_id"), steps.c.position >= bindparam("offset"))
+    .order_by(steps.c.position)
+    .limit(bindparam("n"))
+)
+
+
+def list_steps(conn: Connection, account: str, env_id: str, offset: int, limit: int) -> str:
+    """Up to `limit` of an environment's steps from position `offset`, with its step count (404 if unknown)."""
+    found = _step_count.one(conn, {"id": env_id, "account": account})
+    if found is None:
+        raise NotFound("environment", env_id)
+    count = int(found[0])
+    texts = (
+        [data for (data,) in conn.execute(_steps_from, {"env_id": env_id, "offset": offset, "n": limit})]
+        if offset < count
+        else []
+    )
+    return f'{{"id":{dumps(env_id)},"step_count":{count},"offset":{offset},"steps":[{",".join(texts)}]}}'
 
 
 class _Closed(NamedTuple):

@@ -1,4 +1,4 @@
-"""Job operations: create, get, update, list, heartbeat."""
+"""Job operations: create (with a client's id too), get, update, list, heartbeat."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, select, update
+from sqlalchemy import Connection, and_, bindparam, case, null, or_, select, update
 
 from hud.server._cursors import decode_cursor, encode_cursor
-from hud.server._errors import NotFound
-from hud.server._operations.leases import CRASHED, RUNNING, close_open_environments, effective_status, expired
-from hud.server._render import dumps, job_json, now
+from hud.server._errors import ApiError, NotFound
+from hud.server._operations.leases import (
+    CRASHED,
+    RUNNING,
+    close_open_environments,
+    effective_status,
+    expired,
+    relay_expired,
+)
+from hud.server._render import dumps, job_json, now, same_json
 from hud.server._requests import JobCreate, JobUpdate
 from hud.server._sql import Statement
 from hud.server._tables import jobs
@@ -28,6 +35,8 @@ def _job_cols(cutoff: Any) -> tuple[Any, ...]:
         effective_status(cutoff).label("status"),
         jobs.c.error,
         jobs.c.heartbeat_at,
+        jobs.c.gym_id,
+        jobs.c.evalset_id,
     )
 
 
@@ -36,12 +45,21 @@ _get_job = select(*_job_cols(bindparam("cutoff"))).where(
 )
 _job_exists = Statement(select(jobs.c.seq).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account")))
 _insert_job = Statement(jobs.insert())
+_job_identity = Statement(
+    select(jobs.c.account, jobs.c.name, jobs.c.metadata, jobs.c.gym_id, jobs.c.evalset_id).where(
+        jobs.c.id == bindparam("id")
+    )
+)
+# A heartbeat here means the job now runs against this server: a copy made by `hud sync` stops
+# being one (its lease is held here from now on).
 _heartbeat = Statement(
     update(jobs)
     .where(jobs.c.id == bindparam("jid"), jobs.c.account == bindparam("acct"))
     .values(
         heartbeat_at=bindparam("now"),
         status=case((jobs.c.status == CRASHED, RUNNING), else_=jobs.c.status),
+        relayed_heartbeat_at=null(),
+        synced_at=null(),
     )
 )
 
@@ -54,16 +72,36 @@ def job_exists(conn: Connection, account: str, job_id: str) -> bool:
     return _job_exists.one(conn, {"id": job_id, "account": account}) is not None
 
 
-def create_job(conn: Connection, account: str, body: JobCreate) -> str:
-    """Inserts a new job, status `created`."""
+def create_job(conn: Connection, account: str, body: JobCreate, lease: float) -> str:
+    """Inserts a new job, status `created`; with the client's `id`, a repeat of the same create is a replay.
+
+    The same id with other content, or another account's, answers 409.
+    """
+    if body.id is not None:
+        existing = _job_identity.one(conn, {"id": body.id})
+        if existing is not None:
+            owner, name, metadata, gym_id, evalset_id = existing
+            if owner != account:
+                raise ApiError(409, f"job id {body.id!r} is taken: choose another id")
+            if (name, gym_id, evalset_id) != (body.name, body.gym_id, body.evalset_id) or not same_json(
+                metadata, body.metadata
+            ):
+                raise ApiError(
+                    409,
+                    f"job {body.id!r} exists with another name, metadata, gym or evalset: choose another id, "
+                    "or send the same fields to repeat the create",
+                )
+            return get_job(conn, account, body.id, lease)
     job = {
-        "id": str(uuid.uuid4()),
+        "id": body.id or str(uuid.uuid4()),
         "name": body.name,
         "metadata": body.metadata,
         "created_at": now(),
         "status": "created",
         "error": None,
         "heartbeat_at": None,
+        "gym_id": body.gym_id,
+        "evalset_id": body.evalset_id,
     }
     _insert_job.run(
         conn,
@@ -71,8 +109,6 @@ def create_job(conn: Connection, account: str, body: JobCreate) -> str:
             **job,
             "account": account,
             "metadata": None if body.metadata is None else dumps(body.metadata),
-            "gym_id": body.gym_id,
-            "evalset_id": body.evalset_id,
         },
     )
     return dumps(job)
@@ -98,6 +134,7 @@ def update_job(conn: Connection, account: str, job_id: str, body: JobUpdate, lea
         values["status"] = body.status
         if body.status == "running":
             values["heartbeat_at"] = None
+            values["relayed_heartbeat_at"] = None
     if "metadata" in body.model_fields_set:
         values["metadata"] = None if body.metadata is None else dumps(body.metadata)
     if "error" in body.model_fields_set:
@@ -136,9 +173,13 @@ def list_jobs(
     cutoff = time.time() - lease
     query = select(jobs.c.seq, *_job_cols(cutoff)).where(jobs.c.account == account)
     if status == "crashed":
-        query = query.where((jobs.c.status == "crashed") | expired(cutoff))
+        query = query.where((jobs.c.status == "crashed") | expired(cutoff) | relay_expired(cutoff))
     elif status == "running":
-        query = query.where(jobs.c.status == "running", jobs.c.heartbeat_at.is_(None) | (jobs.c.heartbeat_at >= cutoff))
+        # NULL-safe: a job without heartbeats holds no lease and stays running.
+        local = and_(
+            jobs.c.relayed_heartbeat_at.is_(None), or_(jobs.c.heartbeat_at.is_(None), jobs.c.heartbeat_at >= cutoff)
+        )
+        query = query.where(jobs.c.status == "running", or_(local, jobs.c.relayed_heartbeat_at >= cutoff))
     elif status is not None:
         query = query.where(jobs.c.status == status)
     if name is not None:
