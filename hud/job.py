@@ -32,7 +32,15 @@ from hud import _api
 from hud._constants import ENVIRONMENT_PAGE_SIZE, FINAL_STATUS_MAX_RETRIES, JOB_PAGE_SIZE, TRAJECTORY_PAGE_SIZE
 from hud._lifecycle import Heartbeat, PendingCloses, TerminateAsCancel, pending_closes
 from hud._summary import JobSummary, SummaryBuilder
-from hud._validate import check_id, check_metadata, check_name, check_optional_text, check_page_size, error_text
+from hud._validate import (
+    check_client_id,
+    check_id,
+    check_metadata,
+    check_name,
+    check_optional_text,
+    check_page_size,
+    error_text,
+)
 from hud._wire import (
     DEFAULT_SUCCESS_THRESHOLD,
     ENVIRONMENT_PAGE_MAX,
@@ -226,6 +234,7 @@ async def create_job(
     metadata: dict[str, Any] | None = None,
     *,
     api_key: str | None = None,
+    id: str | None = None,
 ) -> Job:
     """Create a job.
 
@@ -235,6 +244,9 @@ async def create_job(
         evalset_id: The evaluation set the job runs, if any.
         metadata: A JSON object stored with the job.
         api_key: Overrides HUD_API_KEY for this call.
+        id: The job's id, chosen by you (extension of the reference server; a UUID, say): creating it
+            again with the same fields returns the job, with other fields raises `ConflictError`.
+            None: the server makes one.
 
     Raises:
         InvalidInputError: an argument is refused before sending.
@@ -247,6 +259,7 @@ async def create_job(
         metadata=check_metadata(metadata),
         gym_id=check_optional_text(gym_id, "gym_id"),
         evalset_id=check_optional_text(evalset_id, "evalset_id"),
+        job_id=check_client_id(id),
     )
     return created._keeping(api_key)
 

@@ -8,6 +8,8 @@
 | `max_retries` | `HUD_MAX_RETRIES` | 8 |
 | `home` | `HUD_HOME` | `~/.hud` |
 | `heartbeat_interval` (seconds) | `HUD_HEARTBEAT_INTERVAL` | 10 |
+| `sync_to_key` | `HUD_SYNC_TO_KEY` | none: the API key of `hud sync --to` |
+| `sync_from_key` | `HUD_SYNC_FROM_KEY` | none: the API key of `hud sync --from` |
 
 With neither a key nor a base URL the SDK runs the reference server in-process on a SQLite file in
 `home` (the embedded default). A key without a base URL means the HUD platform; both, your server
@@ -56,8 +58,10 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=20)
     home: Path = Field(default_factory=default_home)
     heartbeat_interval: float = Field(default=DEFAULT_HEARTBEAT_INTERVAL, gt=0)
+    sync_to_key: SecretStr | None = None
+    sync_from_key: SecretStr | None = None
 
-    @field_validator("api_key", mode="before")
+    @field_validator("api_key", "sync_to_key", "sync_from_key", mode="before")
     @classmethod
     def _blank_key_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

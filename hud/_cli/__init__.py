@@ -6,6 +6,7 @@ import click
 
 from hud._cli._jobs import jobs
 from hud._cli._server import keys, server, ui
+from hud._cli._sync import sync
 
 __all__ = ["main"]
 
@@ -20,3 +21,4 @@ main.add_command(server)
 main.add_command(keys)
 main.add_command(jobs)
 main.add_command(ui)
+main.add_command(sync)
