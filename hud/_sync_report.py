@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 __all__ = ["SyncCounts", "SyncProblem", "SyncReport"]
 
@@ -63,11 +63,13 @@ class SyncReport(BaseModel):
     not_attempted: list[str] = Field(default_factory=list)
     """Jobs the run did not reach because it stopped."""
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         """Whether everything found at the source is at the target now (or, dry, would be)."""
         return not self.problems and self.stopped is None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def copied_nothing(self) -> bool:
         """Whether the target had everything already."""

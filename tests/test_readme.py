@@ -80,6 +80,6 @@ def test_the_readme_server_section_runs_as_written(tmp_path: Path) -> None:
     assert listed and "completed" in listed[0], output  # `hud jobs list` sees the job, on the server
     assert re.search(rf"^id +{job_id}$", output, re.M), output  # `hud jobs show "$JOB_ID"`: the newest
     assert re.search(r"^trajectories +24 \(24 counted, 0 excluded\)$", output, re.M), output
-    assert "id,reward,steps,error,logs" in output  # the csv
+    assert "id,task_id,gym_id,reward,outcome," in output  # the csv (hud jobs trajectories --format csv)
     assert list((home / ".hud").glob("team.db*")), "the team database is in HOME, outside the checkout"
     assert _untracked() == untracked  # nothing new in the checkout
