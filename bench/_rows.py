@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 from hud._pool import LIMITS
 
-__all__ = ["Row", "log", "ms", "raw_client", "table"]
+__all__ = ["Row", "log", "ms", "raw_client", "table", "use_settings"]
 
 
 @dataclass
@@ -43,3 +45,16 @@ def table(rows: list[Row]) -> str:
         met = "n/a" if row.met is None else ("yes" if row.met else "NO")
         lines.append(f"| {row.what} | {row.sdk} | {row.baseline} | {row.result} | {row.goal} | {met} |")
     return "\n".join(lines)
+
+
+def use_settings(base_url: str | None, api_key: str | None, home: Path) -> None:
+    """Point the SDK's settings at a server, or at the embedded default when both are None."""
+    from hud.settings import get_settings
+
+    for name, value in (("HUD_BASE_URL", base_url), ("HUD_API_KEY", api_key)):
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    os.environ["HUD_HOME"] = str(home)
+    get_settings.cache_clear()

