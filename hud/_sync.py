@@ -305,14 +305,14 @@ def sync_settings(
             "no API key for the target: export HUD_SYNC_TO_KEY (or pass to_api_key=); a key on the command line "
             "would show in the process list"
         )
-    target = _remote(configured, to_base_url, to_key, "to")
+    target = _remote(configured, to_base_url, to_key, "--to")
     if from_base_url is None:
         source = configured
     else:
         from_key = from_api_key or _secret(configured.sync_from_key)
         if not from_key:
             raise ConfigurationError("no API key for the source: export HUD_SYNC_FROM_KEY (or pass from_api_key=)")
-        source = _remote(configured, from_base_url, from_key, "from")
+        source = _remote(configured, from_base_url, from_key, "--from")
     if source.target != "embedded" and source.resolved_base_url == target.resolved_base_url:
         raise ConfigurationError(f"the source and the target are the same server ({target.base_url}): nothing to copy")
     return source, target
@@ -322,11 +322,16 @@ def _secret(value: Any) -> str | None:
     return None if value is None else str(value.get_secret_value())
 
 
-def _remote(configured: Settings, base_url: str, api_key: str, which: str) -> Settings:
+def _remote(configured: Settings, base_url: str, api_key: str, option: str) -> Settings:
+    where = f"hud sync {option}"
     try:
-        return configured.model_copy(update={"base_url": Settings(base_url=base_url).base_url}).with_api_key(api_key)
-    except (ValueError, HudError) as exc:
-        raise ConfigurationError(f"the {which} server: {exc}") from None
+        located = configured.with_base_url(base_url, where)
+    except ValueError:
+        raise ConfigurationError(f"{where}: {base_url!r} is not a server's address: give its http(s):// URL") from None
+    try:
+        return located.with_api_key(api_key)
+    except HudError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
 
 
 async def sync(

@@ -65,6 +65,8 @@ async def test_an_unreachable_target_exits_1_and_says_to_run_again(
     done = hud_sync("--to", "http://127.0.0.1:9", "--all", key=target[1])
     assert done.returncode == 1
     assert "hud: error:" in done.stderr and "stopped:" in done.stdout and "run the same command again" in done.stdout
+    # The error names the option that chose the address, not HUD_BASE_URL, which is not set.
+    assert "the server at http://127.0.0.1:9 (hud sync --to)" in done.stderr and "HUD_BASE_URL" not in done.stderr
     assert target[1] not in done.stdout + done.stderr
 
 
@@ -88,6 +90,10 @@ def test_wrong_usage_says_what_to_do(target: tuple[str, str]) -> None:
     assert no_key.returncode == 1 and "export HUD_SYNC_TO_KEY" in no_key.stderr
     same = hud_sync("--to", base_url, "--from", base_url + "/", "--from-key", "-", "--all", key=key, stdin="k\n")
     assert same.returncode == 1 and "the same server" in same.stderr
+    not_a_url = hud_sync("--to", "ftp://example.com", "--all", key=key)
+    assert (
+        not_a_url.returncode == 1 and "hud sync --to: 'ftp://example.com' is not a server's address" in not_a_url.stderr
+    )
     wrong = hud_sync("--to", base_url, "--all", key="hud_wrong-key")
     assert wrong.returncode == 1 and "hud_wrong-key" not in wrong.stdout + wrong.stderr
 

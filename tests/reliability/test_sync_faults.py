@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -101,7 +102,11 @@ async def proxy_to(server: ServerProcess, **options: object) -> AsyncIterator[Fa
 
 
 async def test_sync_through_faults_copies_everything_exactly_once(
-    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_retries: None
+    server: ServerProcess,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fast_retries: None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     home = tmp_path / "hud-home"
     key = create_key(server.database_url, "team")
@@ -114,11 +119,14 @@ async def test_sync_through_faults_copies_everything_exactly_once(
             monkeypatch.setenv("HUD_TIMEOUT", "2")
             monkeypatch.setenv("HUD_MAX_RETRIES", "6")
             hud.get_settings.cache_clear()
+            caplog.set_level(logging.DEBUG, logger="hud")
             first = await hud.sync(proxy.url, to_api_key=key)
             assert first.ok, first.text()
             # The run met what the issue names: drops, delays, duplicates, cuts after the server committed.
             assert first.requests > 20 and proxy.injected.total() > 20, proxy.injected
             assert {"drop_before", "drop_after", "delay", "duplicate", "503_after"} <= set(proxy.injected)
+            # Every retry was logged, and never with the key.
+            assert "importRecords failed" in caplog.text and key not in caplog.text
             assert await assert_same(home, server, key) == 13
             second = await hud.sync(proxy.url, to_api_key=key)
             assert second.ok and second.copied_nothing, second.text()
