@@ -8,7 +8,8 @@ import sys
 import click
 
 from hud._cli._progress import Progress
-from hud._sync import Syncer, sync_settings
+from hud._sync import sync_settings
+from hud._syncer import Syncer
 from hud.errors import ConfigurationError, HudError
 
 __all__ = ["sync"]

@@ -4,30 +4,21 @@ this server's clock, and its crash is never persisted here (the store it runs ag
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
-from hud.server import create_app, create_key
+from hud._wire import DEFAULT_JOB_LEASE
+from hud.server import create_app
 from hud.server._db import get_engine, write_engine
 from hud.server._tables import jobs
 
 from .conftest import BASE, Api
 from .test_import import env_record, imported, job_record, step
 
-LEASE = 60.0
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def api(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
-    url = request.getfixturevalue("postgres_db" if request.param == "postgres" else "db_url")
-    app = create_app(url, job_lease=LEASE)
-    alice, bob = create_key(url, "alice"), create_key(url, "bob")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
-        yield Api(client, url, alice, bob)
+#: The lease of the `api` fixture's app (create_app's default).
+LEASE = DEFAULT_JOB_LEASE
 
 
 def _stored(api: Api, job_id: str) -> tuple[str, float | None, str | None]:

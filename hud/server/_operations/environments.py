@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from hud.server._cursors import decode_cursor, encode_cursor
 from hud.server._errors import ApiError, NotFound
-from hud.server._operations.jobs import job_exists
+from hud.server._operations.jobs import check_replay, job_exists
 from hud.server._operations.leases import expired
 from hud.server._operations.trajectories import steps_of
 from hud.server._render import dumps, now, same_json, trajectory_json
@@ -67,16 +67,8 @@ def create_environment(conn: Connection, account: str, body: EnvironmentCreate) 
         existing = _env_identity.one(conn, {"id": body.id})
         if existing is not None:
             owner, job_id, gym_id, task_id, metadata = existing
-            if owner != account:
-                raise ApiError(409, f"environment id {body.id!r} is taken: choose another id")
-            if (job_id, gym_id, task_id) != (run_id, body.gym_id, body.task_id) or not same_json(
-                metadata, body.metadata
-            ):
-                raise ApiError(
-                    409,
-                    f"environment {body.id!r} exists with another job, gym, task or metadata: choose another "
-                    "id, or send the same fields to repeat the create",
-                )
+            same = (job_id, gym_id, task_id) == (run_id, body.gym_id, body.task_id)
+            check_replay("environment", body.id, owner == account, same and same_json(metadata, body.metadata))
             return dumps({"id": body.id, "metadata": body.metadata})
     if run_id is not None and not job_exists(conn, account, run_id):
         raise NotFound("job (run_id)", run_id)

@@ -23,7 +23,7 @@ from hud.server._requests import JobCreate, JobUpdate
 from hud.server._sql import Statement
 from hud.server._tables import jobs
 
-__all__ = ["create_job", "get_job", "heartbeat", "job_exists", "list_jobs", "update_job"]
+__all__ = ["check_replay", "create_job", "get_job", "heartbeat", "job_exists", "list_jobs", "update_job"]
 
 
 def _job_cols(cutoff: Any) -> tuple[Any, ...]:
@@ -67,6 +67,18 @@ _heartbeat = Statement(
 _CLOSING_STATUSES = frozenset({"cancelled", "crashed"})
 
 
+def check_replay(what: str, object_id: str, ours: bool, same: bool) -> None:
+    """A create with a client's id that exists already: a replay when the caller's and the same, else 409."""
+    if not ours:
+        raise ApiError(409, f"{what} id {object_id!r} is taken: choose another id")
+    if not same:
+        raise ApiError(
+            409,
+            f"{what} {object_id!r} exists with other fields: choose another id, or send the same fields to "
+            "repeat the create",
+        )
+
+
 def job_exists(conn: Connection, account: str, job_id: str) -> bool:
     """Whether the account has a job of that id."""
     return _job_exists.one(conn, {"id": job_id, "account": account}) is not None
@@ -81,16 +93,8 @@ def create_job(conn: Connection, account: str, body: JobCreate, lease: float) ->
         existing = _job_identity.one(conn, {"id": body.id})
         if existing is not None:
             owner, name, metadata, gym_id, evalset_id = existing
-            if owner != account:
-                raise ApiError(409, f"job id {body.id!r} is taken: choose another id")
-            if (name, gym_id, evalset_id) != (body.name, body.gym_id, body.evalset_id) or not same_json(
-                metadata, body.metadata
-            ):
-                raise ApiError(
-                    409,
-                    f"job {body.id!r} exists with another name, metadata, gym or evalset: choose another id, "
-                    "or send the same fields to repeat the create",
-                )
+            same = (name, gym_id, evalset_id) == (body.name, body.gym_id, body.evalset_id)
+            check_replay("job", body.id, owner == account, same and same_json(metadata, body.metadata))
             return get_job(conn, account, body.id, lease)
     job = {
         "id": body.id or str(uuid.uuid4()),
