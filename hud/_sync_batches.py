@@ -22,7 +22,7 @@ import pydantic_core
 from hud import _api
 from hud._sync_report import SyncProblem, SyncReport
 from hud._wire import DEFAULT_MAX_BODY_BYTES, MAX_JSON_VALUES, MAX_STEPS_PER_APPEND
-from hud.errors import InvalidRequestError
+from hud.errors import ConfigurationError, InvalidRequestError, NotFoundError
 from hud.settings import Settings
 
 __all__ = ["BATCH_BYTES", "BATCH_VALUES", "Batches"]
@@ -181,6 +181,11 @@ class Batches:
         body = _body(batch)
         try:
             answer = await _api.import_records(self.settings, body)
+        except NotFoundError as exc:
+            raise ConfigurationError(
+                f"{self.settings.target_description} cannot import (POST /v2/import answered 404: {exc.detail}): "
+                "copy to a `hud server` of this version or later"
+            ) from None
         except InvalidRequestError as exc:
             if len(batch) == 1:
                 self._problem(batch[0].job_id, batch[0].kind, batch[0].env_id or batch[0].job_id, exc.detail)

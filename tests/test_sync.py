@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import respx
 from _servers import live_server
 from _stores import embedded_client, server_client, snapshot
 
 import hud
+from hud.errors import ConfigurationError
 from hud.job import Job, create_job
 from hud.server import create_key, dispose
 
@@ -211,3 +213,12 @@ async def test_a_running_copy_reads_running_while_syncs_bring_heartbeats(embedde
             states = [e["state"] for e in (await client.get(f"/v2/jobs/{job.id}/environments")).json()["items"]]
             assert states == ["closed", "open", "open"]
     dispose(url)
+
+
+async def test_a_target_without_the_import_extension_is_said_so(embedded: Path) -> None:
+    await finished_job(1)
+    with respx.mock(base_url="http://platform.test", assert_all_called=False) as router:
+        router.get(path__regex=r"^/v2/jobs/[^/]+$").respond(404, json={"detail": "no such job"})
+        router.post("/v2/import").respond(404, json={"detail": "no such path"})
+        with pytest.raises(ConfigurationError, match=r"cannot import \(POST /v2/import answered 404"):
+            await hud.sync("http://platform.test", to_api_key="k")
