@@ -8,10 +8,11 @@ Layout, one module per responsibility (a request goes down this list):
 - `_app.py`: routes and endpoints: authenticate, then parse, then run the operation.
 - `_auth.py`: the bearer key -> account (hashed keys, a one-second cache); `_keys.py` manages keys.
 - `_http.py`: bodies (size limit), query parameters, error answers.
-- `_requests.py`: strict JSON (bounded values, off the event loop when large) and the body models.
+- `_requests.py`: strict JSON (bounded values, off the event loop when large) and the body models;
+  `_import_body.py`: the body of `POST /v2/import` (records copied by `hud sync`).
 - `_cursors.py`: opaque paging cursors.
 - `_operations/`: the operations, plain functions on a connection (`jobs`, `environments`,
-  `trajectories`); `_render.py`: their JSON answers.
+  `trajectories`, `imports`; `leases` and `scoring` as SQL); `_render.py`: their JSON answers.
 - `_idempotency.py`: Idempotency-Key replay, in the operation's own transaction.
 - `_transactions.py`: where a transaction runs (`_writer.py`: SQLite's one writer thread with group
   commit; PostgreSQL: a pool thread per write).
