@@ -51,11 +51,8 @@ class Progress:
         """Count `n` more; redraws when due (always the first time)."""
         self.update(self.count + n)
 
-    def update(self, count: int, *, total: int | None = None, label: str | None = None, detail: str = "") -> None:
-        """Set the count, and the total, label and a trailing detail (`12.3 MB sent`); redraws when due."""
-        if label is not None and label != self.label:
-            self.label = label
-            self._start = time.monotonic()  # the rate is of what the label counts
+    def update(self, count: int, *, total: int | None = None, detail: str = "") -> None:
+        """Set the count, and the total and a trailing detail (`12.3 MB sent`); redraws when due."""
         self.count = count
         self.total = total if total is not None else self.total
         self.detail = detail
