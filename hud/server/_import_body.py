@@ -5,9 +5,10 @@ Validated as strictly as the bodies of `_requests` (the same field types), recor
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from hud._wire import MAX_STEPS_PER_APPEND
 from hud.server._requests import ClientId, DateTime, ErrorKind, Id, JobError, Metadata, Name, Status, Step, Text
@@ -31,6 +32,18 @@ def _whole_number(value: Any) -> Any:
 Count = Annotated[int, BeforeValidator(_whole_number), Field(ge=0, le=MAX_POSITION)]
 
 
+def _instant(text: str) -> str:
+    # A heartbeat is stored as seconds since the epoch and answered in UTC: it must be a UTC date.
+    try:
+        datetime.fromtimestamp(datetime.fromisoformat(text.replace("z", "Z")).timestamp(), UTC)
+    except (ValueError, OverflowError):
+        raise ValueError("must be a time between the years 1 and 9999 in UTC") from None
+    return text
+
+
+Instant = Annotated[DateTime, AfterValidator(_instant)]
+
+
 class _Record(BaseModel):
     # As `_requests`: no coercion, no unknown fields.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -47,7 +60,7 @@ class ImportJob(_Record):
     created_at: DateTime
     status: Status
     error: JobError | None = None
-    heartbeat_at: DateTime | None = None
+    heartbeat_at: Instant | None = None
     heartbeat_age: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
 

@@ -221,6 +221,8 @@ async def test_an_environment_needs_its_job_here(api: Api) -> None:
         {"steps": [{"env_id": "e", "position": 0, "steps": []}]},
         {"closes": [close_record("e", 0, error_kind="oops")]},
         {"jobs": [job_record(heartbeat_age=-1)]},
+        {"jobs": [job_record(heartbeat_at="0001-01-01T00:00:00+23:59")]},
+        {"jobs": [job_record(heartbeat_at="9999-12-31T23:59:59-23:59")]},
         {"unknown": []},
     ],
 )
