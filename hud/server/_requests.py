@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from starlette.concurrency import run_in_threadpool
 
 from hud._wire import (
+    CLIENT_ID_PATTERN,
     ERROR_KINDS,
     MAX_ERROR_LENGTH,
     MAX_ID_LENGTH,
@@ -163,9 +164,12 @@ def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
 Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_no_nul)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_nul)]
+#: An id a client chooses (openapi.yaml `ClientId`): it must stay the same in every URL.
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=CLIENT_ID_PATTERN)]
 Status = Annotated[str, StringConstraints(min_length=1, max_length=MAX_STATUS_LENGTH), AfterValidator(_no_nul)]
 JobError = Annotated[str, StringConstraints(max_length=MAX_ERROR_LENGTH), AfterValidator(_no_nul)]
 DateTime = Annotated[str, AfterValidator(_date_time)]
+Logs = Annotated[str, StringConstraints(max_length=MAX_LOGS_LENGTH), AfterValidator(_no_nul)]
 JsonObject = dict[str, Any]
 Metadata = Annotated[JsonObject, AfterValidator(_metadata_size)]
 
@@ -178,6 +182,7 @@ class _Body(BaseModel):
 class JobCreate(_Body):
     """The body of `POST /v2/jobs`."""
 
+    id: ClientId | None = None
     name: Name
     metadata: Metadata | None = None
     gym_id: Id | None = None
@@ -212,6 +217,7 @@ class EnvironmentCreate(_Body):
     sends `"gym_id": null`.
     """
 
+    id: ClientId | None = None
     run_id: Id | None = None
     gym_id: Id | None
     task_id: Id | None = None
@@ -231,7 +237,7 @@ class EnvironmentClose(_Body):
     """The optional body of `POST /v2/environments/{env_id}/close`."""
 
     reward: Annotated[float, Field(allow_inf_nan=False)] | None = None
-    logs: Annotated[str, StringConstraints(max_length=MAX_LOGS_LENGTH), AfterValidator(_no_nul)] | None = None
+    logs: Logs | None = None
     error: JobError | None = None
     error_kind: ErrorKind | None = None
 
