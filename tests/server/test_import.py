@@ -242,3 +242,57 @@ async def test_a_heartbeat_travels_exactly(api: Api) -> None:
     await imported(api, jobs=[job_record(status="completed", heartbeat_at=beat)])
     assert (await api.ok("GET", "/v2/jobs/job-1"))["heartbeat_at"] == beat
     assert counts(await imported(api, jobs=[job_record(status="completed", heartbeat_at=beat)]))["jobs"] == (0, 1)
+
+
+async def test_an_environment_without_a_gym_is_imported_and_reads_back_without_one(api: Api) -> None:
+    # The platform's 0.2 client creates environments with "gym_id": null; hud sync copies them.
+    batch = {
+        "jobs": [job_record()],
+        "environments": [env_record("env-0", gym_id=None)],
+        "steps": [{"env_id": "env-0", "position": 0, "steps": [step(0)]}],
+        "closes": [close_record("env-0", 1)],
+    }
+    assert counts(await imported(api, **batch))["environments"] == (1, 0)
+    assert counts(await imported(api, **batch)) == {
+        "jobs": (0, 1), "environments": (0, 1), "steps": (0, 1), "closes": (0, 1)
+    }  # fmt: skip
+    [trajectory] = await api.ok("GET", "/v2/jobs/job-1/trajectories")
+    assert trajectory["gym_id"] is None
+    [info] = (await api.ok("GET", "/v2/jobs/job-1/environments"))["items"]
+    assert info["gym_id"] is None
+
+
+async def test_an_imported_close_records_sizes_and_duration_as_a_close_here_does(api: Api) -> None:
+    await imported(api, **full_batch())
+    with get_engine(api.database_url).connect() as conn:
+        env = conn.execute(
+            sa.select(environments.c.step_bytes, environments.c.max_step_bytes).where(environments.c.id == "env-a")
+        ).one()
+        row = conn.execute(
+            sa.select(trajectories.c.size_bytes, trajectories.c.max_step_bytes, trajectories.c.duration).where(
+                trajectories.c.id == "env-a"
+            )
+        ).one()
+        stored = [len(d.encode()) for (d,) in conn.execute(sa.select(steps.c.data).where(steps.c.env_id == "env-a"))]
+    assert tuple(env) == (sum(stored), max(stored))
+    assert tuple(row) == (sum(stored) + len("log") + len("boom"), max(stored), 300.530865)
+    summary = await api.ok("GET", "/v2/jobs/job-1/summary")
+    assert summary["duration_median"] == 300.530865
+
+
+async def test_imported_steps_past_the_environment_limits_are_a_conflict(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hud.server._operations import imports
+
+    monkeypatch.setattr(imports, "MAX_ENVIRONMENT_STEPS", 2)
+    batch = {
+        "jobs": [job_record()],
+        "environments": [env_record("env-a")],
+        "steps": [{"env_id": "env-a", "position": 0, "steps": [step(0), step(1), step(2)]}],
+    }
+    result = await imported(api, **batch)
+    assert counts(result)["steps"] == (0, 0)
+    [conflict] = result["conflicts"]
+    assert conflict["id"] == "env-a" and "limits" in conflict["detail"]
+    assert rows(api)["steps"] == 0
