@@ -3,7 +3,7 @@
 The unit is the task (Miller, "Adding Error Bars to Evals", arXiv:2411.00640): a task's repeats are
 averaged first, and every interval is over tasks. Pure functions on per-task numbers, shared by the
 SDK (`JobSummary`, `compare`) and the server's dashboard, so both show the same numbers; it imports
-nothing of either side. Needs the extra `hud[analysis]` (`hud[server]` includes it).
+nothing of either side. Needs numpy and scipy (dependencies of hud).
 """
 
 from __future__ import annotations
