@@ -11,6 +11,7 @@ import json
 import math
 import re
 import threading
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -145,9 +146,17 @@ _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d
 
 
 def _date_time(text: str) -> str:
-    if not _RFC3339.fullmatch(text):
-        raise ValueError("must be an RFC 3339 date-time such as 2025-01-31T12:00:00Z")
-    return text
+    # The shape, then the values: 12:99 or February 30 has the shape. A leap second (:60) is valid
+    # RFC 3339, which Python's datetime cannot hold: it is checked as :59 and stored as given.
+    if _RFC3339.fullmatch(text):
+        checked = text[:17] + "59" + text[19:] if text[17:19] == "60" else text
+        try:
+            datetime.fromisoformat(checked.replace("z", "Z").replace("t", "T"))
+        except ValueError:
+            pass
+        else:
+            return text
+    raise ValueError("must be an RFC 3339 date-time such as 2025-01-31T12:00:00Z")
 
 
 def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:

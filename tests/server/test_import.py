@@ -215,6 +215,8 @@ async def test_an_environment_needs_its_job_here(api: Api) -> None:
         {"jobs": [job_record("has/slash")]},
         {"jobs": [job_record(created_at="yesterday")]},
         {"environments": [env_record("e", created_at="2025-01-31")]},
+        {"jobs": [job_record(created_at="2024-01-01T12:99:00Z")]},  # the shape of a time, not a time
+        {"closes": [close_record("e", 0, closed_at="2024-02-30T00:00:00Z")]},
         {"steps": [{"env_id": "e", "position": -1, "steps": [step(0)]}]},
         {"steps": [{"env_id": "e", "position": 1.5, "steps": [step(0)]}]},
         {"steps": [{"env_id": "e", "position": True, "steps": [step(0)]}]},
@@ -229,6 +231,13 @@ async def test_an_environment_needs_its_job_here(api: Api) -> None:
 async def test_invalid_records_answer_422_and_nothing_is_written(api: Api, batch: dict[str, Any]) -> None:
     detail(await api.request("POST", "/v2/import", json=batch), 422)
     assert rows(api) == {"jobs": 0, "environments": 0, "steps": 0, "trajectories": 0}
+
+
+async def test_times_are_stored_as_given_a_leap_second_included(api: Api) -> None:
+    times = ["2016-12-31T23:59:60Z", "2025-01-31t12:00:00.1234567z", "2025-01-31 12:00:00-23:59"]
+    jobs = [job_record(f"job-{i}", created_at=created) for i, created in enumerate(times)]
+    assert counts(await imported(api, jobs=jobs))["jobs"] == (3, 0)
+    assert [(await api.ok("GET", f"/v2/jobs/job-{i}"))["created_at"] for i in range(3)] == times
 
 
 async def test_a_whole_number_position_written_as_a_float_is_accepted(api: Api) -> None:
