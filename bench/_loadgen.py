@@ -68,10 +68,10 @@ class Generator:
             f"library), {seconds:g} s per run after a 1 s warm-up; on 2 cores it takes about one itself"
         )
 
-    def run(self, base_url: str, api_key: str, job_id: str, seconds: float) -> Pairs:
-        """One run of `seconds` against `base_url`."""
+    def run(self, base_url: str, api_key: str, job_id: str, seconds: float, *, script: Path = _SCRIPT) -> Pairs:
+        """One run of `seconds` against `base_url` (wrk: with `script`, another checkout's for an older server)."""
         if self.wrk:
-            return _wrk_run(self, base_url, api_key, job_id, seconds)
+            return _wrk_run(self, base_url, api_key, job_id, seconds, script)
         return asyncio.run(_python_run(base_url, api_key, job_id, seconds, self.connections, self.reconnect_every))
 
 
@@ -91,11 +91,11 @@ def _wrk_seconds(seconds: float) -> int:
     return max(1, round(seconds))  # wrk takes whole seconds
 
 
-def _wrk_run(generator: Generator, base_url: str, api_key: str, job_id: str, seconds: float) -> Pairs:
+def _wrk_run(generator: Generator, base_url: str, api_key: str, job_id: str, seconds: float, script: Path) -> Pairs:
     assert generator.wrk is not None
     duration = _wrk_seconds(seconds)
     command = [generator.wrk, f"-t{generator.threads}", f"-c{generator.connections}", f"-d{duration}s"]
-    command += ["--timeout", "10s", "-s", str(_SCRIPT), "-H", f"Authorization: Bearer {api_key}", base_url + "/"]
+    command += ["--timeout", "10s", "-s", str(script), "-H", f"Authorization: Bearer {api_key}", base_url + "/"]
     command += ["--", job_id, uuid.uuid4().hex[:12], str(generator.reconnect_every)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
     found = _SUMMARY.search(done.stdout)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["Served", "cpu_seconds", "hud_server", "noop_server", "rss_mb"]
+__all__ = ["Served", "cpu_seconds", "free_port", "hud_server", "noop_server", "rss_mb", "serve"]
 
 
 @dataclass(frozen=True)
@@ -24,17 +24,19 @@ class Served:
     pid: int
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on loopback now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
-def _serve(command: list[str], port: int) -> Iterator[Served]:
+def serve(command: list[str], port: int, *, cwd: Path | None = None) -> Iterator[Served]:
+    """Runs `command` (in `cwd`), a server listening on `port`, until it answers; stops it on exit."""
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=cwd)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -60,18 +62,18 @@ def _serve(command: list[str], port: int) -> Iterator[Served]:
 @contextlib.contextmanager
 def hud_server(database_url: str, *, workers: int = 1) -> Iterator[Served]:
     """`hud server` on a free loopback port, with API keys required."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "hud._cli", "server", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--db", database_url, "--workers", str(workers), "--log-level", "warning"]
-    with _serve(command, port) as served:
+    with serve(command, port) as served:
         yield served
 
 
 @contextlib.contextmanager
 def noop_server() -> Iterator[Served]:
     """The do-nothing ASGI endpoint (`bench._noop`) under uvicorn, on a free loopback port."""
-    port = _free_port()
-    with _serve([sys.executable, "-m", "bench._noop", str(port)], port) as served:
+    port = free_port()
+    with serve([sys.executable, "-m", "bench._noop", str(port)], port) as served:
         yield served
 
 
