@@ -50,7 +50,10 @@ def load_tasks_job(database_url: str, account: str, *, tasks: int, repeats: int,
     engine = write_engine(get_engine(database_url))
     start = datetime(2026, 1, 1, tzinfo=UTC)
     job_id = str(uuid.uuid4())
-    step = json.dumps({"observation_text": "the page shows a form", "actions": [{"type": "click", "x": 1}]})
+    step = json.dumps(
+        {"observation_text": "the page shows a form", "actions": [{"type": "click", "x": 1}]}, separators=(",", ":")
+    )
+    step_bytes = len(step.encode())
     with engine.begin() as conn:
         conn.execute(
             insert(jobs),
@@ -83,7 +86,10 @@ def load_tasks_job(database_url: str, account: str, *, tasks: int, repeats: int,
                  "reward": None if error else float(rng.random() < difficulty[task]), "logs": None, "error": error,
                  "error_kind": kind, "step_count": steps_n, "task_id": f"task-{task:05d}", "gym_id": "bench",
                  "metadata": None, "created_at": created.isoformat(), "closed_at": closed.isoformat(),
-                 "duration": (closed - created).total_seconds()}  # as the server stores it on close
+                 # As the server stores them on close: without sizes a row reads as large, one a page.
+                 "size_bytes": steps_n * step_bytes + len((error or "").encode()),
+                 "max_step_bytes": step_bytes if steps_n else 0,
+                 "duration": (closed - created).total_seconds()}
             )  # fmt: skip
             if len(rows) >= _BATCH:
                 flush()
