@@ -17,19 +17,21 @@ from sqlalchemy import (
     Float,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     extract,
     func,
     literal,
+    or_,
     select,
 )
 
-from hud._wire import DURATION_QUANTILES, ERROR_KINDS, nearest_rank
+from hud._wire import DURATION_QUANTILES, ERROR_KINDS, NOT_COUNTED_KINDS, nearest_rank
 from hud.server._cursors import decode_key_cursor, encode_cursor
 from hud.server._errors import ApiError, NotFound
 from hud.server._operations.leases import expired
-from hud.server._operations.scoring import effective_error_kind, stats_columns
+from hud.server._operations.scoring import counted, effective_error_kind, stats_columns
 from hud.server._render import dumps
 from hud.server._tables import environments, jobs, trajectories
 
@@ -96,50 +98,90 @@ def trajectory_duration(dialect: str) -> ColumnElement[Any]:
     return func.coalesce(_t.duration, duration_seconds(dialect))
 
 
-def _durations(conn: Connection, account: str, job_id: str, timed: int, stored: int) -> dict[str, float | None]:
-    """The duration quantiles of the job's `timed` trajectories (`stored` of them have their duration
-    stored: when all do, each quantile is a walk of the (job_id, account, duration) index, no sort)."""
+def _durations(conn: Connection, account: str, job_id: str, n: int) -> dict[str, float | None]:
+    """The duration quantiles of the job's `n` trajectories. When every one has its duration stored,
+    each quantile is a walk of the (job_id, account, duration) index, no sort; otherwise those
+    without are computed from their times, where both are known."""
     found: dict[str, float | None] = dict.fromkeys(DURATION_QUANTILES)
+    if not n:
+        return found
+    params = {"account": account, "job_id": job_id}
+    if conn.execute(_missing_duration, params).first() is None:
+        timed = n
+        column: ColumnElement[Any] = _t.duration
+        query = select(column).where(*_scope, _t.duration.is_not(None))  # index only: (job_id, account, duration)
+    else:
+        known = or_(_t.duration.is_not(None), _timed())
+        timed = int(conn.execute(select(func.count()).where(*_scope, known), params).scalar_one())
+        column = trajectory_duration(conn.dialect.name).label("d")
+        query = select(column).where(*_scope, known)
     if not timed:
         return found
-    scope = (_t.account == account, _t.job_id == job_id)
-    if stored == timed:
-        column: ColumnElement[Any] = _t.duration
-        query = select(column).where(*scope, _t.duration.is_not(None))  # index only: (job_id, account, duration)
-    else:
-        column = trajectory_duration(conn.dialect.name).label("d")
-        query = select(column).where(*scope, _timed())
     for name, q in DURATION_QUANTILES.items():
-        at = query.order_by(column).limit(1).offset(nearest_rank(q, timed))
-        found[name] = _float(conn.execute(at).scalar_one())
+        rank = nearest_rank(q, timed)
+        # The same value from whichever end is nearer: a walk of at most half the index.
+        if rank < timed - 1 - rank:
+            at = query.order_by(column).limit(1).offset(rank)
+        else:
+            at = query.order_by(column.desc()).limit(1).offset(timed - 1 - rank)
+        found[name] = _float(conn.execute(at, params).scalar_one())
     return found
+
+
+_scope = (_t.account == bindparam("account"), _t.job_id == bindparam("job_id"))
+_kind = effective_error_kind()
+# A seek at the head of (job_id, account, duration), where NULLs sort (first on SQLite, last on PostgreSQL).
+_missing_duration = select(_t.seq).where(*_scope, _t.duration.is_(None)).limit(1)
+# Both read an index alone, with few operations a row (the database evaluates every aggregate's
+# expression on every row). The counted trajectories, rewards as stored (`trajectories_job_scores`):
+_counted = select(
+    func.count(),
+    func.sum(_t.step_count),
+    func.count(_t.reward),
+    func.sum(_t.reward),
+    func.min(_t.reward),
+    func.max(_t.reward),
+    func.sum(case((_t.reward >= bindparam("threshold", type_=Float), 1), else_=0)),
+).where(*_scope, counted())
+# Those with an error (few: `trajectories_job_errors`): how many of each kind (every stored kind is
+# one of ERROR_KINDS: the API refuses others, and so does the sweep), the steps of the excluded, and
+# the counted without a reward (agent failures without one: they count with 0).
+_errors = select(
+    *(func.sum(case((_kind == k, 1), else_=0)) for k in ERROR_KINDS),
+    func.sum(case((counted(), 0), else_=_t.step_count)),
+    func.sum(case((and_(counted(), _t.reward.is_(None)), 1), else_=0)),
+).where(*_scope, _kind.is_not(None))
 
 
 def job_summary(conn: Connection, account: str, job_id: str, threshold: float, lease: float) -> Answer:
     """The job's summary (the `JobSummary` of the SDK without its task-level intervals).
 
-    One pass over the job's trajectories for every count, one sort for the duration quantiles.
+    A walk of the index `trajectories_job_scores` and one of `trajectories_job_errors` (the rows
+    with an error), never of the table; each duration quantile a walk of `trajectories_job_duration`
+    up to its rank, from the nearer end.
     """
     if _job_state(conn, account, job_id, lease):
         return Answer(None, expired=True)
-    kind = effective_error_kind()
-    row = conn.execute(
-        select(
-            *stats_columns(threshold),
-            func.sum(_t.step_count).label("steps"),
-            func.sum(case((_timed(), 1), else_=0)).label("timed"),
-            func.count(_t.duration).label("stored"),
-            # Every stored kind is one of ERROR_KINDS: the API refuses others, and so does the sweep.
-            *(func.sum(case((kind == k, 1), else_=0)).label(k) for k in ERROR_KINDS),
-        ).where(_t.account == account, _t.job_id == job_id)
+    params = {"account": account, "job_id": job_id}
+    n_counted, steps, scored, total, low, high, successes = conn.execute(
+        _counted, {**params, "threshold": threshold}
     ).one()
-    n, n_counted, scored, successes = int(row.n), int(row.counted or 0), int(row.scored), int(row.successes or 0)
-    kinds = {k: int(row._mapping[k] or 0) for k in ERROR_KINDS}
+    *by_kind, excluded_steps, zeros = (int(v or 0) for v in conn.execute(_errors, params).one())
+    kinds = dict(zip(ERROR_KINDS, by_kind, strict=True))
+    n_counted, scored, successes = int(n_counted), int(scored), int(successes or 0)
+    if zeros:
+        # Counted as 0: in a sum, a 0 changes nothing (but -0.0 + 0.0 = 0.0, as a sum with it gives).
+        total = 0.0 if total is None else float(total) + 0.0
+        low, high = (0.0, 0.0) if low is None else (min(float(low), 0.0), max(float(high), 0.0))
+        scored += zeros
+        successes += zeros if threshold <= 0.0 else 0
+    excluded = sum(kinds[k] for k in NOT_COUNTED_KINDS)
+    n = n_counted + excluded
     outcomes = {
         "success": successes,
         "fail": scored - successes,
         "unscored": n_counted - scored,
-        "excluded": n - n_counted,
+        "excluded": excluded,
     }
     open_environments = conn.execute(
         select(func.count()).where(
@@ -151,19 +193,19 @@ def job_summary(conn: Connection, account: str, job_id: str, threshold: float, l
         "success_threshold": threshold,
         "trajectories": n,
         "counted": n_counted,
-        "excluded": n - n_counted,
+        "excluded": excluded,
         "scored": scored,
-        "mean_reward": _float(row.mean),
-        "min_reward": _float(row.low),
-        "max_reward": _float(row.high),
+        "mean_reward": float(total) / scored if scored else None,
+        "min_reward": _float(low),
+        "max_reward": _float(high),
         "successes": successes,
         "success_rate": _rate(successes, n_counted),
         "errors": sum(kinds.values()),
-        "steps": int(row.steps or 0),
+        "steps": int(steps or 0) + excluded_steps,
         "by_outcome": {k: v for k, v in outcomes.items() if v},
         "by_error_kind": {k: v for k, v in sorted(kinds.items()) if v},
         "open_environments": int(open_environments),
-        **_durations(conn, account, job_id, int(row.timed or 0), int(row.stored)),
+        **_durations(conn, account, job_id, n),
     }
     return Answer(dumps(summary))
 
