@@ -161,6 +161,8 @@ _V7 = [
     # a task: both are one walk of this index, never of the table (the error text stays out of it).
     """CREATE INDEX trajectories_job_scores ON trajectories
         (job_id, account, task_id, seq, effective_error_kind, reward, step_count, duration)""",
+    # It serves every query of the index of step 6 it replaces (each names the account too).
+    "DROP INDEX trajectories_job_task_seq",
     # The few trajectories with an error, for the summary's counts by kind: a walk of these alone.
     """CREATE INDEX trajectories_job_errors ON trajectories (job_id, account, effective_error_kind, reward, step_count)
         WHERE effective_error_kind IS NOT NULL""",
