@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from hud._pool import LIMITS
 
-__all__ = ["Row", "log", "ms", "raw_client", "table"]
+__all__ = ["Row", "alternate", "log", "ms", "raw_client", "table"]
 
 
 @dataclass
@@ -43,3 +47,19 @@ def table(rows: list[Row]) -> str:
         met = "n/a" if row.met is None else ("yes" if row.met else "NO")
         lines.append(f"| {row.what} | {row.sdk} | {row.baseline} | {row.result} | {row.goal} | {met} |")
     return "\n".join(lines)
+
+
+async def alternate(
+    sdk: Callable[[], Awaitable[Any]], raw: Callable[[], Awaitable[Any]], rounds: int
+) -> tuple[float, float]:
+    """Median seconds of `sdk()` and of `raw()`, alternating which goes first, after one warm-up each."""
+    await sdk()
+    await raw()
+    times: dict[str, list[float]] = {"sdk": [], "raw": []}
+    for i in range(rounds):
+        order = [("sdk", sdk), ("raw", raw)] if i % 2 == 0 else [("raw", raw), ("sdk", sdk)]
+        for name, fn in order:
+            start = time.perf_counter()
+            await fn()
+            times[name].append(time.perf_counter() - start)
+    return statistics.median(times["sdk"]), statistics.median(times["raw"])

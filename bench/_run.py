@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,8 @@ from bench._analysis import analysis_rows
 from bench._load import load_job as bulk_load_job
 from bench._loadgen import Generator, choose
 from bench._per_call import per_call_rows
-from bench._rows import Row, log, ms, raw_client, table
+from bench._rows import Row, alternate, log, ms, raw_client, table
+from bench._run_job import run_job_rows
 from bench._servers import Served, cpu_seconds, hud_server, noop_server, rss_mb
 from hud._constants import TRAJECTORY_PAGE_SIZE
 
@@ -51,6 +52,9 @@ ROWS = (
     "embedded vs loopback HTTP",
     "environments in one @job call",
     *ANALYSIS_ROWS,
+    "run_job vs gather + semaphore, embedded",
+    "run_job vs gather + semaphore, live server",
+    "run_job heartbeats",
     "server pairs/s, SQLite, 1 worker",
     "server RSS after load",
     "server pairs/s, PostgreSQL, 4 vs 1 workers",
@@ -70,29 +74,16 @@ class Sizes:
     load_runs: int
     python_connections: int  # Python fallback generator: loops in flight
     wrk_connections: int  # wrk: connections (one wrk thread)
+    run_tasks: int  # run_job rows: no-op tasks per run
+    run_concurrency: int
+    run_rounds: int
 
 
 # Python fallback at 8 in flight: httpx's pool itself slows down past ~8 requests in flight on one
 # client (measured against the do-nothing endpoint: 123 pairs/s at 8, 41 at 32, 21 at 64).
 # wrk at 16 connections on one thread: enough to keep 1 to 4 server workers busy on 2 cores.
-FULL = Sizes(2000, 7, 10_000, 10, 100_000, 1000, 3, 3.0, 7, 8, 16)
-QUICK = Sizes(20, 2, 100, 2, 300, 20, 1, 0.5, 1, 4, 16)
-
-
-async def _alternate(
-    sdk: Callable[[], Awaitable[Any]], raw: Callable[[], Awaitable[Any]], rounds: int
-) -> tuple[float, float]:
-    """Median seconds of `sdk()` and of `raw()`, alternating which goes first, after one warm-up each."""
-    await sdk()
-    await raw()
-    times: dict[str, list[float]] = {"sdk": [], "raw": []}
-    for i in range(rounds):
-        order = [("sdk", sdk), ("raw", raw)] if i % 2 == 0 else [("raw", raw), ("sdk", sdk)]
-        for name, fn in order:
-            start = time.perf_counter()
-            await fn()
-            times[name].append(time.perf_counter() - start)
-    return statistics.median(times["sdk"]), statistics.median(times["raw"])
+FULL = Sizes(2000, 7, 10_000, 10, 100_000, 1000, 3, 3.0, 7, 8, 16, 1000, 50, 7)
+QUICK = Sizes(20, 2, 100, 2, 300, 20, 1, 0.5, 1, 4, 16, 40, 10, 1)
 
 
 def _use(base_url: str | None, api_key: str | None, home: Path) -> None:
@@ -137,7 +128,7 @@ async def _trajectories(served: Served, api_key: str, job_id: str, sizes: Sizes)
                 params["cursor"] = cursor
             assert len(found) == expected
 
-        s, r = await _alternate(sdk, base, sizes.rounds)
+        s, r = await alternate(sdk, base, sizes.rounds)
     ratio = s / r
     pages = -(-sizes.trajectories // TRAJECTORY_PAGE_SIZE)
     what = f"{sizes.trajectories:,} x {sizes.steps} steps, {pages} pages of {TRAJECTORY_PAGE_SIZE:,} each side"
@@ -199,7 +190,7 @@ async def _embedded_vs_http(served: Served, api_key: str, home: Path, sizes: Siz
         for _ in range(n):
             await load_job(remote.id)
 
-    e, h = await _alternate(embedded, loopback, sizes.rounds)
+    e, h = await alternate(embedded, loopback, sizes.rounds)
     _use(served.base_url, api_key, home)
     ratio = e / h
     return Row(
@@ -251,7 +242,7 @@ async def _many_envs(served: Served, api_key: str, sizes: Sizes) -> Row:
             patch = await raw.patch(f"/v2/jobs/{created.id}", json={"status": "completed"})
             patch.raise_for_status()
 
-        s, r = await _alternate(sdk_run, raw_run, sizes.env_rounds)
+        s, r = await alternate(sdk_run, raw_run, sizes.env_rounds)
     ratio = s / r
     met = errors["sdk"] == 0 and ratio <= 1.2
     return Row(
@@ -401,6 +392,16 @@ def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
         rows.append(asyncio.run(_many_envs(served, key, sizes)))
         rows += analysis_rows(
             served, key, database_url, trajectories_n=sizes.large, steps_n=sizes.steps, rounds=sizes.rounds
+        )
+        log(f"run_job vs gather + semaphore: {sizes.run_tasks} tasks at {sizes.run_concurrency}, embedded and live")
+        rows += run_job_rows(
+            _use,
+            served,
+            key,
+            home,
+            n=sizes.run_tasks,
+            concurrency=sizes.run_concurrency,
+            rounds=sizes.run_rounds,
         )
     job_id = bulk_load_job(database_url, "bench", trajectories_n=0, steps_n=0)
     with hud_server(database_url) as served, noop_server() as noop:

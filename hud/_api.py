@@ -39,6 +39,7 @@ from hud_api.models import (
     EnvironmentCreate,
     JobCreate,
     JobUpdate,
+    JobUpdateMetadataMerge,
     MetadataType0,
     StepsAppend,
 )
@@ -50,8 +51,10 @@ from hud_api.types import UNSET, Unset
 
 from hud import _embedded
 from hud._call_errors import retry_after_seconds, status_error, unreachable
-from hud._constants import BACKOFF_BASE, BACKOFF_CAP, PLATFORM_BASE_URL, RETRY_AFTER_CAP
+from hud._constants import BACKOFF_BASE, BACKOFF_CAP, MAX_DETAIL_CHARS, PLATFORM_BASE_URL, RETRY_AFTER_CAP
+from hud._guards import IDENTITY, AnswerTooLarge, bounded, redirected, too_large, warn_plain_http
 from hud._pool import LIMITS, use_lifo_pool
+from hud._terminal import printable, shorten
 from hud._wire import IN_FLIGHT_HEADER, NEXT_CURSOR_HEADER, SHOULD_RETRY_HEADER
 from hud.errors import ConfigurationError, ServerError
 from hud.settings import Settings
@@ -95,12 +98,14 @@ def new_client(settings: Settings) -> AuthenticatedClient:
     """
     timeout = httpx.Timeout(settings.timeout)
     raise_for_status = _raiser(settings)
+    hooks = {"response": [bounded]}  # answers are read at most MAX_ANSWER_BYTES far, uncompressed
     if settings.mode == "embedded":
         return AuthenticatedClient(
             base_url=_embedded.EMBEDDED_BASE_URL,
             token=_embedded.EMBEDDED_TOKEN,
             timeout=timeout,
-            httpx_args={"transport": _embedded.transport(settings.database_path)},
+            headers=IDENTITY,
+            httpx_args={"transport": _embedded.transport(settings.database_path), "event_hooks": hooks},
             raise_for_status=raise_for_status,
         )
     base_url = settings.resolved_base_url
@@ -111,12 +116,14 @@ def new_client(settings: Settings) -> AuthenticatedClient:
             "or unset HUD_BASE_URL to use the embedded local server"
         )
     _announce(settings)
+    warn_plain_http(base_url)
     client = AuthenticatedClient(
         base_url=base_url,
         token=settings.api_key.get_secret_value(),
         timeout=timeout,
+        headers=IDENTITY,
         raise_for_status=raise_for_status,
-        httpx_args={"limits": LIMITS},
+        httpx_args={"limits": LIMITS, "event_hooks": hooks},
     )
     use_lifo_pool(client.get_async_httpx_client())  # see hud/_pool.py: per-call cost after a burst
     return client
@@ -224,11 +231,15 @@ async def _send(
         try:
             async with _limit():
                 response = await call(client)
+        except AnswerTooLarge as exc:
+            raise too_large(operation, exc) from None
         except httpx.TransportError as exc:
             if attempt >= settings.max_retries:
                 raise unreachable(settings, operation, exc, attempt + 1, time.monotonic() - started) from None
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         else:
+            if 300 <= response.status_code < 400:
+                raise redirected(operation, response)
             if response.status_code < 400:
                 if attempt:
                     logger.info("hud: %s succeeded after %d retries", operation, attempt)
@@ -269,7 +280,8 @@ def _parse(model: type[M], response: httpx.Response, operation: str) -> M:
     try:
         return model.model_validate_json(response.content)
     except pydantic.ValidationError as exc:
-        raise ServerError(200, f"the answer is not a valid {model.__name__}: {exc}", operation=operation) from None
+        problem = printable(shorten(str(exc), MAX_DETAIL_CHARS))
+        raise ServerError(200, f"the answer is not a valid {model.__name__}: {problem}", operation=operation) from None
 
 
 async def create_job(
@@ -304,12 +316,16 @@ async def update_job(
     status: str | Unset = UNSET,
     metadata: dict[str, Any] | Unset | None = UNSET,
     error: str | Unset | None = UNSET,
+    metadata_merge: dict[str, Any] | Unset = UNSET,
 ) -> M:
     """PATCH /v2/jobs/{job_id}; fields left UNSET are not sent. The updated job as `model`."""
     body = JobUpdate(
         status=status,
         metadata=metadata if isinstance(metadata, Unset) else _metadata(metadata),
         error=error,
+        metadata_merge=metadata_merge
+        if isinstance(metadata_merge, Unset)
+        else JobUpdateMetadataMerge.from_dict(metadata_merge),
     )
     response = await _send("updateJob", settings, lambda c: _update_job.asyncio_raw(job_id, client=c, body=body))
     return _parse(model, response, "updateJob")
@@ -400,8 +416,9 @@ async def list_job_trajectories(
     try:
         page = _TRAJECTORIES.validate_json(response.content)
     except pydantic.ValidationError as exc:
+        problem = printable(shorten(str(exc), MAX_DETAIL_CHARS))
         raise ServerError(
-            200, f"the answer is not a list of trajectories: {exc}", operation="listJobTrajectories"
+            200, f"the answer is not a list of trajectories: {problem}", operation="listJobTrajectories"
         ) from None
     return page, response.headers.get(NEXT_CURSOR_HEADER) or None
 

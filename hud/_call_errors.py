@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hud._constants import MAX_DETAIL_CHARS
+from hud._terminal import printable, shorten
 from hud.errors import APIConnectionError, APIStatusError, APITimeoutError, ServerError, error_for_status
 from hud.settings import Settings
 
@@ -21,12 +23,15 @@ __all__ = ["answer_detail", "retry_after_seconds", "status_error", "unreachable"
 
 
 def answer_detail(response: httpx.Response) -> str:
+    """The server's explanation of an error answer, cut to MAX_DETAIL_CHARS, control characters escaped."""
     try:
         detail = response.json()["detail"]
     except (ValueError, KeyError, TypeError):
         text = response.text.strip()
-        return text[:500] if text else response.reason_phrase or "no detail given"
-    return detail if isinstance(detail, str) else json.dumps(detail)[:2000]
+        detail = text or response.reason_phrase or "no detail given"
+    if not isinstance(detail, str):
+        detail = json.dumps(detail)
+    return printable(shorten(detail, MAX_DETAIL_CHARS))
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

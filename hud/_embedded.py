@@ -31,7 +31,9 @@ def _app(database: Path) -> Any:
         "(set HUD_BASE_URL and HUD_API_KEY to use a server or the platform)",
         database,
     )
-    return create_app(f"sqlite:///{database}", auth=False)
+    # Requests carry the made-up host of EMBEDDED_BASE_URL: the app answers it (a server without keys
+    # answers only loopback names otherwise); no socket ever serves this app.
+    return create_app(f"sqlite:///{database}", auth=False, allowed_hosts=(httpx.URL(EMBEDDED_BASE_URL).host,))
 
 
 def transport(database: Path) -> httpx.AsyncBaseTransport:

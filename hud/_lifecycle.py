@@ -25,7 +25,7 @@ from typing import Any
 
 from hud.errors import HudError, InvalidRequestError, NotFoundError
 
-__all__ = ["Heartbeat", "PendingCloses", "TerminateAsCancel", "keep", "pending_closes"]
+__all__ = ["Heartbeat", "PendingCloses", "TerminateAsCancel", "active_job", "keep", "pending_closes"]
 
 logger = logging.getLogger("hud")
 
@@ -94,6 +94,11 @@ class PendingCloses:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
+# The Job of the innermost job block running in this context (`hud.job.current_job()`), None outside
+# one. A ContextVar, not a global: asyncio tasks (gather, create_task, TaskGroup) and asyncio.to_thread
+# copy the context they start in, so whatever a block spawns sees its Job, and concurrent blocks never
+# see each other's. Typed Any: the Job model lives in hud.job, which imports this module.
+active_job: contextvars.ContextVar[Any] = contextvars.ContextVar("hud_current_job", default=None)
 # The closes of the innermost job running in this context (None outside one): set by `@job`.
 pending_closes: contextvars.ContextVar[PendingCloses | None] = contextvars.ContextVar(
     "hud_pending_closes", default=None

@@ -7,6 +7,7 @@ each other; `tests/test_wire.py` checks every limit here against the spec.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Sequence
 
@@ -52,6 +53,7 @@ __all__ = [
     "counted_reward",
     "counts",
     "effective_error_kind",
+    "is_loopback_host",
     "nearest_rank",
     "succeeded",
     "trajectory_outcome",
@@ -207,3 +209,24 @@ def nearest_rank(q: float, n: int) -> int:
 def nearest_rank_value(q: float, ordered: Sequence[float]) -> float | None:
     """The `q` quantile of values already sorted, by `nearest_rank` (None for no values)."""
     return ordered[nearest_rank(q, len(ordered))] if ordered else None
+
+
+# -- addresses -------------------------------------------------------------------------------------
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name or IP address (IPv6 without brackets) can only mean this machine.
+
+    `localhost` and its subdomains (browsers resolve `*.localhost` to loopback themselves, RFC 6761),
+    127.0.0.0/8 and ::1. The SDK warns before sending a key in clear to any other host; a server
+    without keys answers only requests addressed to these (DNS rebinding sends another name).
+    """
+    host = host.strip().lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)

@@ -5,6 +5,7 @@ HudError                       root: catch this to catch everything the SDK rais
 ├── ConfigurationError         settings that cannot work (a base URL without a key, ...)
 ├── MissingDependencyError     an optional extra is not installed (also an ImportError): install it
 ├── InvalidInputError          refused before sending: the message says what to fix (also a ValueError)
+├── JobBusyError               `run_job(resume=...)`: another process is running that job
 ├── APIConnectionError         the server could not be reached (after retries)
 │   └── APITimeoutError        the server did not answer in time (after retries)
 └── APIStatusError             the server answered with an error status (`status_code`, `detail`)
@@ -31,6 +32,7 @@ __all__ = [
     "HudError",
     "InvalidInputError",
     "InvalidRequestError",
+    "JobBusyError",
     "MissingDependencyError",
     "NotFoundError",
     "RateLimitError",
@@ -53,6 +55,14 @@ class MissingDependencyError(HudError, ImportError):
 
 class InvalidInputError(HudError, ValueError):
     """An argument was refused before any request was sent; the message says what to fix."""
+
+
+class JobBusyError(HudError):
+    """The job is being run by another process (its heartbeats go on), or holds no lease to wait for.
+
+    Raised by `run_job(resume=...)` instead of running the same attempts twice; the message says how
+    to go on.
+    """
 
 
 class APIConnectionError(HudError):

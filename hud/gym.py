@@ -100,6 +100,11 @@ class Environment:
         """Whether `close()` has succeeded."""
         return self._closed is not None
 
+    @property
+    def trajectory(self) -> TrajectorySummary | None:
+        """The trajectory it left once closed (what `close()` returned, without its steps); None while open."""
+        return self._closed
+
     async def record_step(
         self,
         observation_text: str | None = None,
@@ -216,8 +221,18 @@ class Environment:
             if task is not None:
                 keep(asyncio.ensure_future(self._close_once_settled(task)))
             return
+        await self.fail(exc)
+
+    async def fail(self, exc: BaseException) -> TrajectorySummary | None:
+        """Close the environment after `exc` ended its run, recording why, as the context manager does.
+
+        `error_kind` `timeout` for a `TimeoutError`, `infrastructure` for an SDK error or a type of
+        `infra_errors`, `cancelled` for `KeyboardInterrupt` or `SystemExit`, else `agent`; the error
+        text is `exc`'s. Never raises in place of `exc`: when closing fails, that is logged and None
+        returned (also when it was closed meanwhile, by its job's cancellation or crash).
+        """
         kind, message = self._classify(exc)
-        await self._close_quietly(message, kind)
+        return await self._close_quietly(message, kind)
 
     def _classify(self, exc: BaseException) -> tuple[str, str]:
         elapsed = time.monotonic() - self._opened
@@ -238,15 +253,16 @@ class Environment:
         else:
             await self._close_quietly(f"timed out after {elapsed:.1f} s", "timeout")
 
-    async def _close_quietly(self, message: str, kind: str) -> None:
+    async def _close_quietly(self, message: str, kind: str) -> TrajectorySummary | None:
         """Closes with an error; a failure to close is logged, not raised (the caller has its own)."""
         try:
-            await self.close(error=message, error_kind=kind)
+            return await self.close(error=message, error_kind=kind)
         except ConflictError:
             # Closed meanwhile: by the server when its job was cancelled, or crashed.
             logger.debug("hud: environment %s was already closed", self.id)
         except HudError as exc:
             logger.error("hud: could not close environment %s after its run ended (%s): %s", self.id, kind, exc)
+        return None
 
 
 def _stored_size(step: TrajectoryStep) -> int:

@@ -1,7 +1,7 @@
 """Jobs: group the runs of an agent, and read back what they left.
 
 ```python
-from hud.job import job, create_job, load_job
+from hud.job import job, create_job, load_job, run_job
 
 @job("my-eval", metadata={"agent": "v2"})   # one Job per call of the function
 async def run_eval() -> None:
@@ -9,6 +9,10 @@ async def run_eval() -> None:
     ...
     await env.close(reward=1.0)               # leaves a trajectory on the Job
 
+async with job("my-eval", metadata={"model": model}) as j:   # the same, for a block
+    ...
+
+j = await run_job("my-eval", tasks, agent, gym_id="my-gym", repeats=3)   # tasks x repeats, resumable
 j = await load_job(job_id)
 trajectories = await j.load_trajectories()
 ```
@@ -16,15 +20,9 @@ trajectories = await j.load_trajectories()
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import contextvars
-import functools
-import inspect
-import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 
@@ -32,14 +30,14 @@ from hud import _analysis, _api
 from hud._comparison import Comparison, compare
 from hud._constants import (
     ENVIRONMENT_PAGE_SIZE,
-    FINAL_STATUS_MAX_RETRIES,
     JOB_PAGE_SIZE,
     TASK_PAGE_SIZE,
     TRAJECTORY_PAGE_SIZE,
 )
 from hud._export import jobs_to_pandas
-from hud._lifecycle import Heartbeat, PendingCloses, TerminateAsCancel, pending_closes
+from hud._lifecycle import active_job
 from hud._summary import JobSummary, TaskStats
+from hud._terminal import printable
 from hud._validate import (
     check_confidence,
     check_id,
@@ -48,7 +46,6 @@ from hud._validate import (
     check_optional_text,
     check_page_size,
     check_threshold,
-    error_text,
 )
 from hud._wire import (
     DEFAULT_SUCCESS_THRESHOLD,
@@ -57,7 +54,7 @@ from hud._wire import (
     TASK_PAGE_MAX,
     TRAJECTORY_PAGE_MAX,
 )
-from hud.errors import HudError, InvalidInputError
+from hud.errors import InvalidInputError, ServerError
 from hud.settings import Settings, settings_for
 from hud.trajectory import EnvironmentInfo, Trajectory
 
@@ -65,6 +62,7 @@ __all__ = [
     "Comparison",
     "Job",
     "JobSummary",
+    "Task",
     "TaskStats",
     "compare",
     "create_job",
@@ -73,17 +71,8 @@ __all__ = [
     "job",
     "jobs_to_pandas",
     "load_job",
+    "run_job",
 ]
-
-logger = logging.getLogger("hud")
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-# A ContextVar, not a global: asyncio tasks (gather, create_task, TaskGroup) and asyncio.to_thread copy
-# the context they start in, so whatever a decorated call spawns sees its Job, and concurrent calls
-# never see each other's.
-_current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar("hud_current_job", default=None)
 
 
 class Job(BaseModel):
@@ -148,6 +137,7 @@ class Job(BaseModel):
 
     async def _pages(self, settings: Settings, page_size: int) -> AsyncIterator[list[Trajectory]]:
         # One page at a time; load_trajectories extends by whole pages, not item by item.
+        cursors = _Cursors("listJobTrajectories")
         cursor: str | None = None
         while True:
             page, cursor = await _api.list_job_trajectories(settings, self.id, limit=page_size, cursor=cursor)
@@ -155,6 +145,7 @@ class Job(BaseModel):
             del page
             if cursor is None:
                 return
+            cursors.check(cursor)
 
     async def iter_environments(
         self, *, state: str | None = None, api_key: str | None = None, page_size: int = ENVIRONMENT_PAGE_SIZE
@@ -173,6 +164,7 @@ class Job(BaseModel):
             raise InvalidInputError(f"state must be 'open', 'closed' or None, got {state!r}")
         check_page_size(page_size, ENVIRONMENT_PAGE_MAX)
         settings = self._settings(api_key)
+        cursors = _Cursors("listJobEnvironments")
         cursor: str | None = None
         while True:
             page = await _api.list_job_environments(
@@ -182,7 +174,7 @@ class Job(BaseModel):
                 yield item
             if page.next_cursor is None:
                 return
-            cursor = page.next_cursor
+            cursor = cursors.check(page.next_cursor)
 
     async def summary(
         self,
@@ -256,6 +248,15 @@ class Job(BaseModel):
 
         return await trajectories_table(self, api_key, check_threshold(success_threshold))
 
+    async def refresh(self, *, api_key: str | None = None) -> Job:
+        """The job as the server has it now (status, metadata, heartbeat); this Job, a snapshot, is unchanged.
+
+        Args:
+            api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+        """
+        loaded = await _api.get_job(self._settings(api_key), Job, self.id)
+        return loaded._keeping(api_key or _secret(self._api_key))
+
     def _repr_html_(self) -> str:
         """HTML for notebooks (Jupyter calls this); every value is escaped."""
         from hud._display import job_html
@@ -269,15 +270,32 @@ class Job(BaseModel):
         metadata: dict[str, Any] | None = None,
         error: str | None = None,
         api_key: str | None = None,
+        merge: bool = False,
     ) -> Job:
         """Set the job's status, metadata and/or error on the server; the updated Job is returned.
 
         Arguments left as None are not changed. This Job is not modified: it is a snapshot.
+
+        Args:
+            status: The new status.
+            metadata: The new metadata: replaces the job's, or with `merge=True` sets only its keys.
+            error: Why the job failed.
+            api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
+            merge: Set the keys of `metadata` and keep the others (a shallow merge, top-level keys).
+                The server merges atomically (extension of `PATCH /v2/jobs/{id}`): concurrent merges
+                of different keys all keep theirs, where a read, change and write here would lose some.
+
+        Example:
+            >>> await job.update(metadata={"score": 0.8}, merge=True)  # doctest: +SKIP
         """
         body: dict[str, Any] = {}
         if status is not None:
             body["status"] = check_name(status, "status")
-        if metadata is not None:
+        if merge:
+            if metadata is None:
+                raise InvalidInputError("update(merge=True) needs metadata: the keys to set")
+            body["metadata_merge"] = check_metadata(metadata)
+        elif metadata is not None:
             body["metadata"] = check_metadata(metadata)
         if error is not None:
             body["error"] = error
@@ -369,6 +387,7 @@ async def iter_jobs(
     settings = settings_for(api_key)
     status = None if status is None else check_name(status, "status")
     name = None if name is None else check_name(name)
+    cursors = _Cursors("listJobs")
     cursor: str | None = None
     while True:
         page = await _api.list_jobs(settings, _JobPage, limit=page_size, cursor=cursor, status=status, name=name)
@@ -376,121 +395,33 @@ async def iter_jobs(
             yield item._keeping(api_key)
         if page.next_cursor is None:
             return
-        cursor = page.next_cursor
+        cursor = cursors.check(page.next_cursor)
+
+
+class _Cursors:
+    """The cursors one listing was given: a server that gives one twice would have it page forever."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self._seen: set[str] = set()
+
+    def check(self, cursor: str) -> str:
+        if cursor in self._seen:
+            raise ServerError(
+                200,
+                f"the server gave the paging cursor {printable(cursor[:80])!s} a second time: reading on would "
+                "never end; the server's paging is broken (report it with this message)",
+                operation=self.operation,
+            )
+        self._seen.add(cursor)
+        return cursor
 
 
 def current_job() -> Job | None:
-    """The Job of the innermost `@job` call running in this context, or None outside one."""
-    return _current_job.get()
+    """The Job of the innermost `@job` call or `async with job(...)` block running in this context, or None."""
+    return cast("Job | None", active_job.get())
 
 
-def job(
-    name: str, metadata: dict[str, Any] | None = None
-) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]]:
-    """Decorate an async function so that each call runs as a new Job.
-
-    Each call creates a Job and sets it `running`; every environment made inside the call (also in
-    tasks it spawns with `gather`, `create_task`, `TaskGroup` or `asyncio.to_thread`) is linked to it.
-    When the call ends the Job is set `completed`, `failed` (with the error message) or `cancelled`,
-    and the call's own result or exception reaches the caller unchanged: when that last update fails
-    (the server went down, or answers an error), it is logged on the `hud` logger, never raised in
-    place of the call's outcome. A nested decorated call links to the innermost Job. The active Job
-    is `current_job()`.
-
-    Args:
-        name: The name of each Job (1 to 256 characters).
-        metadata: A JSON object stored with each Job.
-
-    Raises:
-        TypeError: at decoration time, when the function is not async.
-        InvalidInputError: at decoration time, for a bad name or metadata.
-
-    Example:
-        >>> @job("nightly-eval", metadata={"agent": "v2"})
-        ... async def run_eval() -> None: ...
-    """
-    check_name(name)
-    check_metadata(metadata)
-
-    # Typed with Coroutine, not Awaitable: a call's result goes to asyncio.run, create_task and
-    # TaskGroup.create_task, which accept coroutines only.
-    def decorate(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
-        if not inspect.iscoroutinefunction(fn):
-            raise TypeError(
-                f"@job({name!r}) decorates async functions (async def); {getattr(fn, '__qualname__', fn)!r} is not "
-                "one. Make it async, or call create_job() yourself."
-            )
-
-        @functools.wraps(fn)
-        async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            created = await create_job(name, metadata=metadata)
-            async with running(created):
-                return await fn(*args, **kwargs)
-
-        return run
-
-    return decorate
-
-
-@contextlib.asynccontextmanager
-async def running(target: Job) -> AsyncIterator[Job]:
-    """The lifecycle of a job run by this process: `running`, held by heartbeats, then final.
-
-    The job is `running` (the active job of the block, `current_job()`) and its lease is renewed in
-    the background. The block's end sets `completed`; an exception `failed` (with its message as the
-    job's error) and a cancellation (Ctrl-C, SIGTERM) `cancelled`. The final status is retried
-    longer than ordinary calls; if it still fails, the failure is logged and the block's own
-    outcome (its return, its exception) stands unchanged: the server's lease then calls the job
-    crashed. Environments closing in the background are waited for first.
-    """
-    token = _current_job.set(target)
-    closes = PendingCloses()
-    closes_token = pending_closes.set(closes)
-    settings = target._settings(None)
-    heartbeat = Heartbeat(
-        lambda: _api.heartbeat_job(settings.model_copy(update={"max_retries": 0}), Job, target.id),
-        settings.heartbeat_interval,
-        f"job {target.id}",
-    )
-    try:
-        with TerminateAsCancel.guard():
-            await _set_status(target, "running")
-            heartbeat.start()
-            try:
-                yield target
-            except asyncio.CancelledError:
-                await _finish(target, "cancelled", None, closes, heartbeat)
-                raise
-            except BaseException as exc:
-                await _finish(target, "failed", error_text(exc), closes, heartbeat)
-                raise
-            await _finish(target, "completed", None, closes, heartbeat)
-    finally:
-        await heartbeat.stop()
-        pending_closes.reset(closes_token)
-        _current_job.reset(token)
-
-
-async def _finish(target: Job, status: str, error: str | None, closes: PendingCloses, heartbeat: Heartbeat) -> None:
-    """Waits for background closes, stops the heartbeats, and sets the final status without raising."""
-    await closes.wait()
-    await heartbeat.stop()
-    settings = target._settings(None)
-    settings = settings.model_copy(update={"max_retries": max(settings.max_retries, FINAL_STATUS_MAX_RETRIES)})
-    try:
-        if error is None:
-            await _api.update_job(settings, Job, target.id, status=status)
-        else:
-            await _api.update_job(settings, Job, target.id, status=status, error=error)
-    except HudError as exc:
-        logger.error(
-            "hud: could not set job %s to %r after its call ended (%s); the call's own outcome stands "
-            "(the server's lease will mark the job crashed)",
-            target.id,
-            status,
-            exc,
-        )
-
-
-async def _set_status(target: Job, status: str) -> None:
-    await _api.update_job(target._settings(None), Job, target.id, status=status)
+# At the end: these build on everything above (and hud.gym, which they use, imports this module).
+from hud._runner import Task, run_job  # noqa: E402
+from hud._running import job, running  # noqa: E402, F401 - hud.job.running, the lifecycle of a job block

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import pty
 import re
 import subprocess
 import sys
+
+from _terminal import run_with_terminal_stderr
 
 import hud
 from hud._cli._progress import Progress
@@ -26,25 +26,7 @@ async def _fill(n: int) -> str:
 
 def _run_with_terminal_stderr(*args: str) -> tuple[int, str, str]:
     """Runs `hud ARGS` with stdout to a pipe and stderr to a pseudo-terminal; (code, stdout, terminal)."""
-    leader, follower = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hud._cli", *args], stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL
-        )
-        os.close(follower)
-        out, _ = process.communicate(timeout=60)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the terminal's last writer is gone
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(leader)
-    return process.returncode, out.decode(), b"".join(chunks).decode("utf-8", "replace")
+    return run_with_terminal_stderr([sys.executable, "-m", "hud._cli", *args])
 
 
 def test_trajectories_show_progress_on_a_terminal_and_keep_stdout_clean() -> None:

@@ -19,8 +19,8 @@ def test_hud_exports() -> None:
 
 def test_seed_names_live_in_hud_job() -> None:
     assert set(hud.job.__all__) == {
-        "Comparison", "Job", "JobSummary", "TaskStats", "compare", "create_job", "current_job", "iter_jobs", "job",
-        "jobs_to_pandas", "load_job",
+        "Comparison", "Job", "JobSummary", "Task", "TaskStats", "compare", "create_job", "current_job", "iter_jobs",
+        "job", "jobs_to_pandas", "load_job", "run_job",
     }  # fmt: skip
     assert hud.job is __import__("hud.job").job  # the module, not shadowed by the decorator
 

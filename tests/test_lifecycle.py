@@ -199,7 +199,7 @@ async def test_a_failed_final_status_keeps_the_calls_return_value(
     remote: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr("hud._constants.FINAL_STATUS_MAX_RETRIES", 3)
-    monkeypatch.setattr("hud.job.FINAL_STATUS_MAX_RETRIES", 3)
+    monkeypatch.setattr("hud._running.FINAL_STATUS_MAX_RETRIES", 3)
     remote.post(f"{BASE_URL}/v2/jobs").respond(200, json=job_payload("j1"))
     remote.post(f"{BASE_URL}/v2/jobs/j1/heartbeat").respond(200, json=job_payload("j1", status="running"))
     statuses: list[str] = []

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from hud._terminal import printable
 from hud.errors import ConfigurationError
 from hud.settings import get_settings
 
@@ -118,7 +119,7 @@ def embedded_database() -> Path:
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"hud: error: {message}", err=True)
+    click.echo(f"hud: error: {printable(message)}", err=True)
     sys.exit(1)
 
 

@@ -18,6 +18,7 @@ from hud import _api
 from hud._cli._progress import Progress, is_terminal
 from hud._export import write_parquet
 from hud._summary import JobSummary
+from hud._terminal import printable
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD
 from hud.errors import HudError, NotFoundError
 from hud.job import Job, iter_jobs, load_job, settings_of
@@ -38,7 +39,8 @@ def run_command(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]
             _check_embedded_database()
             asyncio.run(fn(*args, **kwargs))
         except HudError as exc:
-            raise click.ClickException(str(exc)) from None
+            # Messages quote what a server sent (its error detail, a name): shown escaped, on one line.
+            raise click.ClickException(printable(str(exc))) from None
         except BrokenPipeError:
             sys.stderr.close()  # `hud jobs ... | head` is not an error
 
@@ -56,7 +58,7 @@ def _check_embedded_database() -> None:
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], out: TextIO) -> None:
-    text_rows = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    text_rows = [["" if cell is None else printable(str(cell)) for cell in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in text_rows)]) for i, h in enumerate(headers)]
     for row in [list(headers), ["-" * w for w in widths], *text_rows]:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
@@ -65,7 +67,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], out: TextIO
 def _short(text: str | None, width: int = 60) -> str:
     if not text:
         return ""
-    line = " ".join(text.split())
+    line = printable(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 1] + "…"
 
 

@@ -7,6 +7,8 @@ import time
 from types import TracebackType
 from typing import TextIO
 
+from hud._progress import is_terminal
+
 __all__ = ["Progress", "is_terminal"]
 
 _EVERY_S = 0.1  # redraw at most ten times a second: drawing must not slow the download down
@@ -67,11 +69,3 @@ class Progress:
             text = f"{self.label}: {self.count:,} {rate}"
         self.stream.write("\r\x1b[K" + text.rstrip())
         self.stream.flush()
-
-
-def is_terminal(stream: TextIO) -> bool:
-    """Whether `stream` is an open terminal."""
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # closed or not a real file
-        return False

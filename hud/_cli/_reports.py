@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TextIO
 
 import click
 
 from hud._cli._jobs import confidence_option, jobs, run_command, threshold_option
 from hud._summary import JobSummary
+from hud._terminal import printable
 from hud.job import compare, load_job
 
 __all__ = ["compare_jobs", "show_job"]
@@ -70,7 +72,14 @@ async def show_job(job_id: str, fmt: str, success_threshold: float, confidence: 
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
         if value or key in ("metadata", "mean reward", "success rate"):
-            out.write(f"{key.ljust(width)}  {value}".rstrip() + "\n")
+            _write_field(out, key, value, width)
+
+
+def _write_field(out: TextIO, key: str, value: str, width: int) -> None:
+    # Every value may come from a server or an agent: control characters shown escaped, and a
+    # multi-line error indented under its first line.
+    shown = printable(value, keep_newlines=True).replace("\n", "\n" + " " * (width + 2))
+    out.write(f"{key.ljust(width)}  {shown}".rstrip() + "\n")
 
 
 def _interval_text(value: float | None, ci: tuple[float, float] | None, spec: str, summary: JobSummary) -> str:
@@ -153,4 +162,4 @@ async def compare_jobs(job_a: str, job_b: str, fmt: str, success_threshold: floa
     ]
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
-        out.write(f"{key.ljust(width)}  {value}".rstrip() + "\n")
+        _write_field(out, key, value, width)

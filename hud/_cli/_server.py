@@ -20,6 +20,7 @@ from hud._cli._database import (
     server_settings,
 )
 from hud._cli._install import install_command
+from hud._terminal import printable
 
 __all__ = ["keys", "server", "ui"]
 
@@ -68,6 +69,22 @@ __all__ = ["keys", "server", "ui"]
     "of a larger one, or PostgreSQL, reads of each table's newest rows).",
 )
 @click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Without auth, also answer requests addressed to NAME (repeatable; '*' for any); only loopback "
+    "names (localhost, 127.0.0.1, [::1]) are answered otherwise. [default: HUD_SERVER_ALLOWED_HOSTS]",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    default=None,
+    help="Reverse proxies (comma-separated IPs or networks, '*' for any, '' for none) whose "
+    "X-Forwarded-For and X-Forwarded-Proto are believed. [default: HUD_SERVER_FORWARDED_ALLOW_IPS, "
+    "else 127.0.0.1,::1]",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -82,18 +99,23 @@ def server(
     dashboard: bool | None,
     check_db: bool,
     start_check: bool,
+    allowed_hosts: tuple[str, ...],
+    forwarded_allow_ips: str | None,
     log_level: str,
 ) -> None:
     """Serve the HUD Jobs API and its dashboard over HTTP.
 
     The API of openapi.yaml, with uvicorn. Every request needs `Authorization: Bearer <key>` (see
-    `hud keys create`) unless --no-auth. Options not given come from HUD_SERVER_* variables (or `.env`).
+    `hud keys create`) unless --no-auth. Options not given come from HUD_SERVER_* variables (or `.env`),
+    as do the connection limits (timeouts, header size, connections and requests at once), whose
+    defaults need no tuning.
     """
     try:
         import uvicorn
     except ImportError:
         fail(f"`hud server` needs the server extra (uvicorn): {install_command('server')}")
-    from hud.server._app import create_app
+    from hud.server._app import app_from_settings
+    from hud.server._connections import uvicorn_options
 
     configured = server_settings()
     if check_db:
@@ -102,18 +124,30 @@ def server(
         click.echo(f"hud: the database {redact(url)} is healthy (every page checked)", err=True)
         return
     url = open_database(database_url, database_file, start_check=start_check)
-    no_auth = (not configured.auth) if no_auth is None else no_auth
-    dashboard = configured.dashboard if dashboard is None else dashboard
-    max_body_bytes = configured.max_body_bytes if max_body_bytes is None else max_body_bytes
-    job_lease = configured.job_lease if job_lease is None else job_lease
-    if no_auth and host not in ("127.0.0.1", "localhost", "::1"):
+    given = {
+        "database_url": url,
+        "auth": None if no_auth is None else not no_auth,
+        "dashboard": dashboard,
+        "max_body_bytes": max_body_bytes,
+        "job_lease": job_lease,
+        "allowed_hosts": allowed_hosts or None,
+        "forwarded_allow_ips": forwarded_allow_ips,
+    }
+    settings = configured.model_copy(update={k: v for k, v in given.items() if v is not None})
+    if not settings.auth and host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"hud: warning: --no-auth on {host}: anyone who can reach it can read and write", err=True)
+        if not settings.allowed_hosts:
+            click.echo(
+                "hud: without auth only requests addressed to a loopback name are answered: "
+                "add --allow-host NAME for the names clients use",
+                err=True,
+            )
     click.echo(
         f"hud: serving {redact(url)} on http://{host}:{port} with {workers} worker(s)"
-        f"{'' if no_auth else ', API key required'}",
+        f"{', API key required' if settings.auth else ''}",
         err=True,
     )
-    if dashboard:
+    if settings.dashboard:
         click.echo(f"hud: dashboard on http://{host}:{port}/ui/", err=True)
     options: dict[str, Any] = {
         "host": host,
@@ -121,18 +155,14 @@ def server(
         "log_level": log_level,
         "timeout_graceful_shutdown": 30,
         "server_header": False,
+        **uvicorn_options(settings, workers=workers),
     }
     if workers == 1:
-        app = create_app(url, auth=not no_auth, max_body_bytes=max_body_bytes, dashboard=dashboard, job_lease=job_lease)
-        uvicorn.run(app, **options)
+        uvicorn.run(app_from_settings(url, settings), **options)
         return
-    # Worker processes import the app by name: hand them the options through their environment,
-    # where each reads them back through the same ServerSettings.
-    os.environ["HUD_SERVER_DATABASE_URL"] = url
-    os.environ["HUD_SERVER_AUTH"] = "false" if no_auth else "true"
-    os.environ["HUD_SERVER_MAX_BODY_BYTES"] = str(max_body_bytes)
-    os.environ["HUD_SERVER_DASHBOARD"] = "true" if dashboard else "false"
-    os.environ["HUD_SERVER_JOB_LEASE"] = repr(job_lease)
+    # Worker processes import the app and the connection protocol by name: hand them the settings
+    # through their environment, where each reads them back through the same ServerSettings.
+    os.environ.update(settings.environ())
     uvicorn.run("hud.server._app:app_from_env", factory=True, workers=workers, **options)
 
 
@@ -154,6 +184,7 @@ def ui(port: int, open_browser: bool, log_level: str) -> None:
     except ImportError:
         fail(f"`hud ui` needs the server extra (uvicorn, jinja2): {install_command('server')}")
     from hud.server._app import create_app
+    from hud.server._connections import uvicorn_options
 
     url = open_database(f"sqlite:///{embedded_database()}", start_check=True, create=False, embedded=True)
     address = f"http://127.0.0.1:{port}/ui/"
@@ -165,7 +196,8 @@ def ui(port: int, open_browser: bool, log_level: str) -> None:
         # After a moment, so uvicorn listens when the browser asks.
         threading.Timer(1.0, webbrowser.open, args=(address,)).start()
     app = create_app(url, auth=False, dashboard=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level=log_level, server_header=False)
+    limits = uvicorn_options(server_settings(), workers=1)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level=log_level, server_header=False, **limits)
 
 
 @click.group()
@@ -232,4 +264,5 @@ def list_keys_command(database_url: str | None, database_file: Path | None, acco
     click.echo(f"{'ID':<22} {'ACCOUNT':<20} {'CREATED':<26} REVOKED")
     for info in rows:
         revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
-        click.echo(f"{info.id:<22} {info.account:<20} {info.created_at.isoformat(timespec='seconds'):<26} {revoked}")
+        created = info.created_at.isoformat(timespec="seconds")
+        click.echo(f"{info.id:<22} {printable(info.account):<20} {created:<26} {revoked}")

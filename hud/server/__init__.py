@@ -5,11 +5,15 @@ with `hud server`. Manage API keys with `create_key`, `revoke_key` and `list_key
 
 Layout, one module per responsibility (a request goes down this list):
 
+- `_connections.py` (`hud server` only): uvicorn's HTTP protocol with connection limits (idle, slow and
+  oversized requests, room under the open-file limit).
+- `_middleware.py`: which requests are answered at all (a server without keys: loopback Host, no
+  cross-site writes) and how many at once (503 beyond).
 - `_app.py`: routes and endpoints: authenticate, then parse, then run the operation.
 - `_auth.py`: the bearer key -> account (hashed keys, a one-second cache); `_keys.py` manages keys.
-- `_http.py`: bodies (size limit), query parameters, error answers.
+- `_http.py`: bodies (JSON only, size limit), query parameters, error answers.
 - `_requests.py`: strict JSON (bounded values, off the event loop when large) and the body models.
-- `_cursors.py`: opaque paging cursors.
+- `_cursors.py`: paging cursors (positions, in the format openapi.yaml states).
 - `_operations/`: the operations, plain functions on a connection (`jobs`, `environments`,
   `trajectories`: answers planned from stored sizes and written in pieces of bounded size);
   `_render.py`: their JSON answers.
@@ -20,7 +24,8 @@ Layout, one module per responsibility (a request goes down this list):
 - `_transactions.py`: where a transaction runs (`_writer.py`: SQLite's one writer thread with group
   commit; PostgreSQL: a pool thread per write).
 - `_db.py` engines, `_tables.py` tables, `_migrations.py` versioned DDL, `_sql.py` precompiled statements.
-- `_dashboard.py` (HTTP) and `_dashboard_pages.py` (queries) under `/ui/`; `_settings.py`: `HUD_SERVER_*`.
+- `_dashboard.py` (HTTP) and `_dashboard_pages.py` (queries) under `/ui/`, `_sessions.py` its sign-ins;
+  `_settings.py`: `HUD_SERVER_*`.
 
 What the server shares with the SDK lives in `hud._wire`; it imports nothing else of the SDK.
 

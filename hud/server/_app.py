@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,11 +17,12 @@ from hud.server._auth import Authenticator
 from hud.server._db import get_engine
 from hud.server._endpoints import Endpoints
 from hud.server._http import http_error
+from hud.server._middleware import ConcurrencyLimit, LocalOnly
 from hud.server._settings import ServerSettings
 from hud.server._sweeper import SweepAfterRequests
 from hud.server._transactions import Transactions
 
-__all__ = ["app_from_env", "create_app"]
+__all__ = ["app_from_env", "app_from_settings", "create_app"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -47,6 +48,8 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     dashboard: bool = False,
     job_lease: float = DEFAULT_JOB_LEASE,
+    allowed_hosts: Collection[str] | None = None,
+    max_concurrent_requests: int | None = None,
 ) -> Starlette:
     """Builds the reference server's ASGI app over a database, creating or upgrading its schema.
 
@@ -64,6 +67,10 @@ def create_app(
             the browser signs in with an API key and sees that key's account only.
         job_lease: Seconds without a heartbeat after which a `running` job is `crashed` (its open
             environments then close as `crashed` trajectories).
+        allowed_hosts: The Host names answered besides loopback ones (`localhost`, 127.0.0.1, `[::1]`);
+            `"*"` for any. None: any with auth; loopback only without (so that no web page can drive a
+            server without keys, see `_middleware.LocalOnly`).
+        max_concurrent_requests: Requests in progress at once; one more answers 503 at once. None: no limit.
 
     Returns:
         The Starlette app.
@@ -103,11 +110,14 @@ def create_app(
         from hud.server._dashboard import dashboard_mount
 
         routes.append(dashboard_mount(transactions, authenticator, api.sweeper))
-    app = Starlette(
-        routes=routes,
-        exception_handlers={HTTPException: http_error},
-        middleware=[Middleware(SweepAfterRequests, sweeper=api.sweeper)],
-    )
+    # Outermost first: a refused host costs nothing; the sweep after an answer is no request in progress.
+    middleware: list[Middleware] = []
+    if allowed_hosts is not None or not auth:
+        middleware.append(Middleware(LocalOnly, allowed_hosts=tuple(allowed_hosts or ())))
+    middleware.append(Middleware(SweepAfterRequests, sweeper=api.sweeper))
+    if max_concurrent_requests is not None:
+        middleware.append(Middleware(ConcurrencyLimit, limit=max_concurrent_requests))
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
     app.state.database_url = database_url
     return app
 
@@ -117,10 +127,17 @@ def app_from_env() -> Starlette:
     settings = ServerSettings()
     if settings.database_url is None:
         raise RuntimeError("HUD_SERVER_DATABASE_URL is not set: start workers with `hud server --workers N`")
+    return app_from_settings(settings.database_url, settings)
+
+
+def app_from_settings(database_url: str, settings: ServerSettings) -> Starlette:
+    """The app `hud server` serves: `create_app` with the options of `settings`."""
     return create_app(
-        settings.database_url,
+        database_url,
         auth=settings.auth,
         max_body_bytes=settings.max_body_bytes,
         dashboard=settings.dashboard,
         job_lease=settings.job_lease,
+        allowed_hosts=settings.allowed_hosts or None,
+        max_concurrent_requests=settings.max_concurrent_requests,
     )

@@ -1,71 +1,62 @@
-"""Opaque paging cursors: a position plus a digest of the query they belong to."""
+"""Paging cursors: the position (a row's `seq`) where the next page starts, in decimal digits.
+
+openapi.yaml states their format (`CURSOR_PATTERN`), so that every cursor the spec allows means
+something: a position in the listing (before the first row or past the last: an empty page), in any
+listing of the caller's own account; anything else is refused (400), as the spec refuses it. Clients
+treat cursors as opaque all the same: pass `next_cursor` (or `X-Next-Cursor`) back unchanged.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
+import re
 
-from hud._wire import MAX_CURSOR_LENGTH
 from hud.server._errors import ApiError
 
-__all__ = ["decode_cursor", "decode_key_cursor", "encode_cursor"]
+__all__ = [
+    "CURSOR_PATTERN",
+    "TASK_CURSOR_PATTERN",
+    "decode_cursor",
+    "decode_task_cursor",
+    "encode_cursor",
+    "encode_task_cursor",
+]
+
+#: The cursor format of openapi.yaml's `Cursor` parameter (tests/test_wire.py checks they agree).
+CURSOR_PATTERN = r"^(0|[1-9][0-9]{0,18})$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+_MAX_SEQ = 2**63 - 1
+
+#: The format of a job's task listing cursor (openapi.yaml's `TaskCursor`): `t:` and the last task id
+#: of the page before, or `s` and the last position among the trajectories without a task.
+TASK_CURSOR_PATTERN = r"^(t:[^\x00]{1,128}|s(0|[1-9][0-9]{0,18}))$"
+_TASK_CURSOR = re.compile(TASK_CURSOR_PATTERN)
 
 
-def _scope_digest(scope: tuple[str, ...]) -> str:
-    return hashlib.sha256("\x00".join(scope).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+def encode_cursor(seq: int) -> str:
+    """The cursor of the position `seq`."""
+    return str(seq)
 
 
-def encode_cursor(position: int | str, scope: tuple[str, ...]) -> str:
-    """An opaque cursor: the position (a seq, or a short text) plus a digest of the query (`scope`)."""
-    raw = json.dumps([position, _scope_digest(scope)], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-_BAD = "malformed cursor: pass the cursor of the previous page unchanged, or none for the first"
-
-
-def _decode(cursor: str, scope: tuple[str, ...]) -> object:
-    """The position stored in `cursor`, once it is known to be ours and of the same query."""
-    bad = ApiError(400, _BAD)
-    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
-        raise bad
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
-        raise bad from None
-    if not isinstance(decoded, list) or len(decoded) != 2 or not isinstance(decoded[1], str):
-        raise bad
-    if decoded[1] != _scope_digest(scope):
-        raise ApiError(
-            400,
-            "this cursor belongs to another query (another job, account or filter): "
-            "pass the cursor from the previous page of the same request",
-        )
-    return decoded[0]
-
-
-def _is_seq(value: object) -> bool:
-    return type(value) is int and 0 <= value < 2**63
-
-
-def decode_cursor(cursor: str | None, scope: tuple[str, ...]) -> int | None:
-    """The position of `cursor`, checked to belong to the same query (`scope`); ApiError 400 if not."""
+def decode_cursor(cursor: str | None) -> int | None:
+    """The position of `cursor` (None for none); ApiError 400 for one the spec does not allow."""
     if cursor is None:
         return None
-    position = _decode(cursor, scope)
-    if not _is_seq(position):
-        raise ApiError(400, _BAD)
-    assert isinstance(position, int)
-    return position
+    if not _CURSOR.match(cursor):
+        raise ApiError(400, "malformed cursor: pass the cursor of the previous page unchanged, or none for the first")
+    # 19 digits may exceed the largest position: that far is past every row.
+    return min(int(cursor), _MAX_SEQ)
 
 
-def decode_key_cursor(cursor: str | None, scope: tuple[str, ...]) -> str | None:
-    """The text position a cursor holds (`encode_cursor` of a str); ApiError 400 for anything else."""
+def decode_task_cursor(cursor: str | None) -> str | int | None:
+    """The position of a task listing cursor: a task id (str), a position among the trajectories
+    without a task (int), or None for the first page; ApiError 400 for one the spec does not allow."""
     if cursor is None:
         return None
-    position = _decode(cursor, scope)
-    if not isinstance(position, str):
-        raise ApiError(400, _BAD)
-    return position
+    if not _TASK_CURSOR.fullmatch(cursor):
+        raise ApiError(400, "malformed cursor: pass the cursor of the previous page unchanged, or none for the first")
+    return cursor[2:] if cursor.startswith("t:") else min(int(cursor[1:]), _MAX_SEQ)
+
+
+def encode_task_cursor(position: str | int) -> str:
+    """The task listing cursor of a task id (str) or of a position among trajectories without a task."""
+    return f"t:{position}" if isinstance(position, str) else f"s{position}"

@@ -1,41 +1,54 @@
 """The dashboard: server-rendered HTML pages (`_dashboard_pages.py`), mounted under `/ui/`.
 
 Access: without auth (`hud ui`, `hud server --no-auth`) every page shows the account `local`. With auth
-the browser signs in once with an API key, kept in an HttpOnly cookie scoped to `/ui` and checked on
-every request exactly as the API checks a bearer key (so revoking the key signs the browser out). The
-API itself never reads that cookie, so the cookie cannot be used to write through the API.
+the browser signs in once with an API key and gets a server-side session (`_sessions.py`): its cookie
+holds a random session id, never the key; the session ends on sign-out, after a week, or when the key
+is revoked. The cookie is HttpOnly and SameSite=Lax; over HTTPS it is `__Host-hud_session` (Secure,
+Path=/, bound to this host), over plain HTTP `hud_session` scoped to `/ui`. The API never reads it.
+
+Every failure, the database being down included, answers the dashboard's HTML error page with the
+same security headers as every page (`_guarded`).
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import jinja2
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from hud.server import _dashboard_pages as pages
-from hud.server._auth import Authenticator
+from hud.server._auth import LOCAL_ACCOUNT, Authenticator, hash_key
 from hud.server._check import damage_detail, is_damage
 from hud.server._dashboard_analysis import compare_page
 from hud.server._dashboard_view import View
 from hud.server._errors import ApiError
+from hud.server._middleware import is_cross_origin
+from hud.server._sessions import account_of_session, end_session, start_session
 from hud.server._sweeper import Sweeper
 from hud.server._transactions import Transactions
 
-__all__ = ["COOKIE", "dashboard_mount"]
+__all__ = ["COOKIE", "LOGIN_COOKIE", "SECURE_COOKIE", "dashboard_mount"]
 
 logger = logging.getLogger("hud.server")
 
-#: The cookie holding the signed-in browser's API key (HttpOnly, path /ui).
-COOKIE = "hud_dashboard_key"
+#: The session cookie over plain HTTP (HttpOnly, SameSite=Lax, Path=/ui).
+COOKIE = "hud_session"
+#: The session cookie over HTTPS: the `__Host-` prefix makes browsers require Secure and Path=/ and
+#: refuse it from another host or from a plain-HTTP page.
+SECURE_COOKIE = "__Host-hud_session"
+#: The sign-in form's anti-forgery token, also in a hidden field of the form (SameSite=Strict).
+LOGIN_COOKIE = "hud_login"
 _MAX_FORM_BYTES = 4096
 _MAX_POSITION = 2**63 - 1
 
@@ -50,6 +63,8 @@ _HEADERS = {
     # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on our own form posts.
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
+    # frame-ancestors above does the same for browsers that read CSP; this for those that do not.
+    "X-Frame-Options": "DENY",
 }
 _STATIC = {"dashboard.css": "text/css; charset=utf-8", "dashboard.js": "text/javascript; charset=utf-8"}
 
@@ -121,34 +136,60 @@ class _Dashboard:
 
     def _login_redirect(self) -> Response:
         response = RedirectResponse("/ui/login", status_code=303, headers=_HEADERS)
-        response.delete_cookie(COOKIE, path="/ui")
+        _forget_cookies(response)
         return response
 
     async def _page(self, request: Request, build: Callable[[], _Query]) -> Response:
-        try:
-            key = request.cookies.get(COOKIE) if self.auth.enabled else ""
-            if key is None or (self.auth.enabled and not key):
-                return self._login_redirect()
-            account = await self.auth.account_of_key(key)
-            if account is None:
-                return self._login_redirect()  # revoked or unknown: sign in again
-            query = build()
+        session = _session_id(request)
+        if self.auth.enabled and session is None:
+            return self._login_redirect()
+        query = build()
+
+        def run(conn: Connection) -> tuple[str | None, pages.Page | None]:
+            # The session is checked in the page's own read transaction: no second round trip.
+            if not self.auth.enabled:
+                account: str | None = LOCAL_ACCOUNT
+            else:
+                assert session is not None
+                account = account_of_session(conn, session)
+            return account, (None if account is None else query(conn, account))
+
+        account, page = await self.tx.read(run)
+        if account is None:
+            return self._login_redirect()  # ended, expired or its key revoked: sign in again
+        if page is None:  # a job past its lease: crashed first, then read again
+            await self.sweeper.crash(account, request.path_params["job_id"])
             page = await self.tx.read(lambda conn: query(conn, account))
-            if page is None:
-                await self.sweeper.crash(account, request.path_params["job_id"])
-                page = await self.tx.read(lambda conn: query(conn, account))
-            if page is None:
-                raise ApiError(503, "the job changed while it was read: reload the page")
-            template, context = page
-        except ApiError as exc:
-            return self._error(exc.status_code, exc.detail)
-        except Exception as exc:
-            if is_damage(exc):
-                logger.error("dashboard: the database is damaged (%s): %s", request.url.path, exc)
-                return self._error(500, damage_detail(exc))
-            logger.exception("dashboard: unexpected error on %s", request.url.path)
-            return self._error(500, "internal server error: the server's log has the details")
+        if page is None:
+            raise ApiError(503, "the job changed while it was read: reload the page")
+        template, context = page
         return self._render(template, context)
+
+    def guarded(self, endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """`endpoint`, answering the HTML error page for whatever it raises (never a bare text 500)."""
+
+        async def run(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except ApiError as exc:
+                return self._error(exc.status_code, exc.detail)
+            except Exception as exc:
+                return self._failed(request, exc)
+
+        return run
+
+    def _failed(self, request: Request, exc: Exception) -> Response:
+        """The error page for an exception: damage (500, what to do), the database away (503), else 500."""
+        if is_damage(exc):
+            logger.error("dashboard: the database is damaged (%s): %s", request.url.path, exc)
+            return self._error(500, damage_detail(exc))
+        if isinstance(exc, OperationalError):
+            logger.warning("dashboard: database error on %s: %s", request.url.path, exc)
+            response = self._error(503, "the database is unavailable or busy: try again in a moment")
+            response.headers["Retry-After"] = "1"
+            return response
+        logger.exception("dashboard: unexpected error on %s", request.url.path, exc_info=exc)
+        return self._error(500, "internal server error: the server's log has the details")
 
     def _error(self, status_code: int, message: str, *, signed_in: bool | None = None) -> HTMLResponse:
         context = {"status_code": status_code, "message": message, "refresh": False}
@@ -191,28 +232,54 @@ class _Dashboard:
         if not self.auth.enabled:
             return RedirectResponse("/ui/", status_code=303, headers=_HEADERS)
         if request.method == "GET":
-            return self._render("login.html", {"failed": False, "refresh": False, "signed_in": False})
-        if not _same_origin(request):
-            return self._error(403, "cross-site sign-in refused", signed_in=False)
+            return self._login_form(request, failed=False)
         body = await _small_body(request)
         if body is None:
             return self._error(413, "the form is too large", signed_in=False)
-        key = (parse_qs(body.decode("utf-8", "replace")).get("key") or [""])[0].strip()
-        account: str | None = None
-        if key and key.isascii() and " " not in key:
-            account = await self.auth.account_of_key(key)
-        if account is None:
+        form = parse_qs(body.decode("utf-8", "replace"))
+        # A form of our own login page carries the token of its cookie (SameSite=Strict: never sent
+        # with another site's post), which holds wherever a proxy points Host; else the request's
+        # origin must be ours.
+        token, sent = request.cookies.get(LOGIN_COOKIE), (form.get("token") or [""])[0]
+        own_form = bool(token) and secrets.compare_digest(token or "", sent)
+        if not own_form and is_cross_origin(request.method, request.headers):
+            return self._error(403, "cross-site sign-in refused", signed_in=False)
+        key = (form.get("key") or [""])[0].strip()
+        started: tuple[str, str] | None = None
+        # The key is checked like an API key (a read) before anything is written for it.
+        if key and key.isascii() and " " not in key and await self.auth.account_of_key(key) is not None:
+            started = await self.tx.write(lambda conn: start_session(conn, hash_key(key)))
+        if started is None:
             # The submitted key is never echoed back, nor logged.
-            return self._render("login.html", {"failed": True, "refresh": False, "signed_in": False}, 401)
+            return self._login_form(request, failed=True)
         response = RedirectResponse("/ui/", status_code=303, headers=_HEADERS)
+        _forget_cookies(response)
+        response.delete_cookie(LOGIN_COOKIE, path="/ui/login")
+        if request.url.scheme == "https":
+            response.set_cookie(SECURE_COOKIE, started[0], httponly=True, samesite="lax", secure=True, path="/")
+        else:
+            response.set_cookie(COOKIE, started[0], httponly=True, samesite="lax", path="/ui")
+        return response
+
+    def _login_form(self, request: Request, *, failed: bool) -> Response:
+        token = secrets.token_urlsafe(24)
+        context = {"failed": failed, "refresh": False, "signed_in": False, "token": token}
+        response = self._render("login.html", context, 401 if failed else 200)
+        secure = request.url.scheme == "https"
         response.set_cookie(
-            COOKIE, key, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/ui"
+            LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", secure=secure, path="/ui/login"
         )
         return response
 
     async def logout(self, request: Request) -> Response:
-        if not _same_origin(request):
+        session = _session_id(request)
+        # Without the browser's Sec-Fetch-Site (plain HTTP), a session cookie (SameSite=Lax: never sent
+        # with another site's post) shows the form is ours wherever a proxy points Host.
+        ours = session is not None and "sec-fetch-site" not in request.headers
+        if not ours and is_cross_origin(request.method, request.headers):
             return self._error(403, "cross-site sign-out refused")
+        if session is not None and self.auth.enabled:
+            await self.tx.write(lambda conn: end_session(conn, session))
         return self._login_redirect()
 
     async def static(self, request: Request) -> Response:
@@ -227,12 +294,18 @@ class _Dashboard:
         return self._error(404, "no such page")
 
 
-def _same_origin(request: Request) -> bool:
-    # Forms are only accepted from our own pages: a foreign site cannot sign a browser in or out.
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.url.netloc
+def _session_id(request: Request) -> str | None:
+    """The session id of the request's cookie: the HTTPS one first (no plain-HTTP page can set it)."""
+    for name in (SECURE_COOKIE, COOKIE):
+        value = request.cookies.get(name)
+        if value and len(value) <= 128:
+            return value
+    return None
+
+
+def _forget_cookies(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/ui")
+    response.delete_cookie(SECURE_COOKIE, path="/", secure=True)
 
 
 async def _small_body(request: Request) -> bytes | None:
@@ -250,13 +323,13 @@ def dashboard_mount(transactions: Transactions, auth: Authenticator, sweeper: Sw
     """The dashboard's routes under `/ui`, reading through `transactions` with the API's account rules."""
     ui = _Dashboard(transactions, auth, sweeper)
     routes = [
-        Route("/", ui.job_list, methods=["GET"]),
-        Route("/jobs/{job_id}", ui.job, methods=["GET"]),
-        Route("/compare", ui.compare, methods=["GET"]),
-        Route("/trajectories/{trajectory_id}", ui.trajectory, methods=["GET"]),
-        Route("/login", ui.login, methods=["GET", "POST"]),
-        Route("/logout", ui.logout, methods=["POST"]),
-        Route("/static/{name}", ui.static, methods=["GET"]),
-        Route("/{rest:path}", ui.not_found),
+        Route("/", ui.guarded(ui.job_list), methods=["GET"]),
+        Route("/jobs/{job_id}", ui.guarded(ui.job), methods=["GET"]),
+        Route("/compare", ui.guarded(ui.compare), methods=["GET"]),
+        Route("/trajectories/{trajectory_id}", ui.guarded(ui.trajectory), methods=["GET"]),
+        Route("/login", ui.guarded(ui.login), methods=["GET", "POST"]),
+        Route("/logout", ui.guarded(ui.logout), methods=["POST"]),
+        Route("/static/{name}", ui.guarded(ui.static), methods=["GET"]),
+        Route("/{rest:path}", ui.guarded(ui.not_found)),
     ]
     return Mount("/ui", routes=list(routes))

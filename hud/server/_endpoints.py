@@ -12,6 +12,7 @@ import functools
 import importlib.metadata
 import importlib.resources
 import itertools
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection
@@ -62,6 +63,8 @@ except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running fr
 Op = Callable[[Connection, str], str]
 
 _NO_PARAMS: frozenset[str] = frozenset()
+#: The Idempotency-Key format of openapi.yaml (`^[!-~]+$`): what travels in a header unchanged.
+_VISIBLE_ASCII = re.compile(r"[!-~]+")
 _PAGE_PARAMS = frozenset({"limit", "cursor"})
 _LIST_JOBS_PARAMS = frozenset({"limit", "cursor", "status", "name"})
 _LIST_ENVIRONMENTS_PARAMS = frozenset({"limit", "cursor", "state"})
@@ -104,9 +107,11 @@ class Endpoints:
             if key is None:
                 body = await self.tx.write(lambda conn: op(conn, account))
                 return Response(body.encode(), media_type=JSON)
-            if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+            if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not _VISIBLE_ASCII.fullmatch(key):
                 raise ApiError(
-                    422, f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters (use a UUID)"
+                    422,
+                    f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII "
+                    "characters, no spaces (use a UUID)",
                 )
             # scope["path"] is request.url.path without building the whole URL.
             digest = request_hash(request.method, request.scope["path"], raw)

@@ -59,8 +59,16 @@ async def http_error(_request: Request, exc: Exception) -> Response:
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The whole body, at most `max_bytes` (413 beyond), and JSON when it says what it is (400)."""
+    """The whole body, at most `max_bytes` (413 beyond); a body must say it is JSON (415 otherwise).
+
+    `Content-Type: application/json` is required, not assumed: a web page on another origin can send
+    a body without a preflight only as text/plain, a form or with no type at all (`fetch(url,
+    {mode: "no-cors", body: new Blob([json])})`), so those never reach a server without keys.
+    """
     length = request.headers.get("content-length")
+    has_body = (length is not None and length.strip() not in ("", "0")) or "transfer-encoding" in request.headers
+    if has_body:
+        _check_json(request.headers.get("content-type"))
     too_large = ApiError(413, f"the request body is over {max_bytes} bytes: send less per request")
     if length is not None and length.strip().isdigit() and int(length) > max_bytes:
         raise too_large
@@ -72,13 +80,15 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
         if size > max_bytes:
             raise too_large
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    content_type = request.headers.get("content-type")
-    if raw.strip() and content_type is not None:
-        media = content_type.split(";", 1)[0].strip().lower()
-        if media != JSON and not media.endswith("+json"):
-            raise ApiError(400, f"the body must be JSON: send Content-Type: application/json, not {media!r}")
-    return raw
+    return b"".join(chunks)
+
+
+def _check_json(content_type: str | None) -> None:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == JSON or (media.startswith("application/") and media.endswith("+json")):
+        return
+    sent = f"not {media!r}" if media else "none was sent"
+    raise ApiError(415, f"the body must be JSON with the header Content-Type: application/json ({sent})")
 
 
 def check_query(request: Request, allowed: frozenset[str]) -> None:

@@ -1,9 +1,10 @@
 """Idempotency keys: the first answer per (account, key) is stored with the write it answers.
 
 A retry with the same key and the same request gets that answer back (`Idempotency-Replayed: true`);
-the same key with another request answers 422; a retry while the first is still being processed
-answers 409 with `Idempotency-In-Flight: true` (in this process: `InFlight`; across processes on
-PostgreSQL: an advisory lock; on SQLite the write lock serialises them).
+the same key with another request answers 409 (without that header: the key is taken, which no retry
+changes); a retry while the first is still being processed answers 409 with `Idempotency-In-Flight:
+true` (in this process: `InFlight`; across processes on PostgreSQL: an advisory lock; on SQLite the
+write lock serialises them).
 
 Rows stay small: an answer of up to `INLINE_BYTES` is kept as is; a larger one (a job's or an
 environment's large metadata, a close with long logs) is kept as the id of the object it describes,
@@ -150,8 +151,10 @@ class Idempotency:
             stored_hash, stored_body, created_at, ref_id = stored
             if created_at >= now - IDEMPOTENCY_TTL_S:
                 if stored_hash != digest:
+                    # 409, not 422: the request is valid, the key's state conflicts with it (a key
+                    # drawn twice by chance is not a malformed request).
                     raise ApiError(
-                        422, "this Idempotency-Key was used for a different request: use a new key per request"
+                        409, "this Idempotency-Key was used for a different request: use a new key per request"
                     )
                 if ref_id is not None and replay is not None:
                     return replay(conn, account, str(ref_id)), True

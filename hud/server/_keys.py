@@ -6,11 +6,11 @@ import dataclasses
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from hud.server._auth import forget_cached_keys, hash_key
 from hud.server._db import get_engine, write_engine
-from hud.server._tables import api_keys
+from hud.server._tables import api_keys, dashboard_sessions
 
 __all__ = ["KEY_PREFIX", "KeyInfo", "create_key", "list_keys", "revoke_key"]
 
@@ -90,7 +90,7 @@ def revoke_key(database_url: str, key_or_id: str) -> KeyInfo:
     """Revokes a key, given either the key itself or its id; revoking twice is harmless.
 
     Requests with a revoked key answer 401 from then on (servers in other processes notice
-    within a second: they cache valid keys that long).
+    within a second: they cache valid keys that long); the dashboard sessions it signed in end at once.
 
     Args:
         database_url: The server's database.
@@ -107,6 +107,8 @@ def revoke_key(database_url: str, key_or_id: str) -> KeyInfo:
     with write_engine(get_engine(database_url)).begin() as conn:
         conn.execute(update(api_keys).where(column == value, api_keys.c.revoked_at.is_(None)).values(revoked_at=_now()))
         row = conn.execute(select(api_keys).where(column == value)).first()
+        if row is not None:  # its dashboard sign-ins end with it
+            conn.execute(delete(dashboard_sessions).where(dashboard_sessions.c.key_id == row.id))
     forget_cached_keys()
     if row is None:
         raise LookupError("no API key matches that key or id: see `hud keys list` for the ids")

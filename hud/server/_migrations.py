@@ -152,6 +152,19 @@ _V6 = [
 ]
 
 _V7 = [
+    # Dashboard sign-ins (`_sessions.py`): the cookie holds a random id, stored here as its SHA-256 only.
+    """CREATE TABLE dashboard_sessions (
+        id_hash TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        account TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    )""",
+    "CREATE INDEX dashboard_sessions_key ON dashboard_sessions (key_id)",
+    "CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at)",
+]
+
+_V8 = [
     # The scoring rule's error kind (`hud._wire.effective_error_kind`: an error recorded without a kind
     # is the agent's), kept by the database itself: computed on read on SQLite (VIRTUAL, which ALTER
     # TABLE can add), stored on PostgreSQL (which has no other kind). Every writer stays as it is.
@@ -168,7 +181,7 @@ _V7 = [
         WHERE effective_error_kind IS NOT NULL""",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 """Migration steps; step i (0-based) takes the schema from version i to version i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -190,12 +190,18 @@ class JobUpdate(_Body):
     status: Status | None = None
     metadata: Metadata | None = None
     error: JobError | None = None
+    metadata_merge: Metadata | None = None
 
     @model_validator(mode="after")
     def _status_not_null(self) -> JobUpdate:
         # Leaving status out keeps it; null is not a status (null metadata or error clears them).
         if "status" in self.model_fields_set and self.status is None:
             raise ValueError("status must be a string; leave it out to keep the current status")
+        if "metadata_merge" in self.model_fields_set:
+            if self.metadata_merge is None:
+                raise ValueError("metadata_merge must be an object of the keys to set; leave it out to merge nothing")
+            if "metadata" in self.model_fields_set:
+                raise ValueError("send metadata (replace it) or metadata_merge (set some keys), not both")
         return self
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, Column, Computed, Float, Integer, MetaData, T
 __all__ = [
     "NO_GYM",
     "api_keys",
+    "dashboard_sessions",
     "environments",
     "idempotency_keys",
     "jobs",
@@ -131,4 +132,14 @@ idempotency_keys = Table(
     Column("created_at", Float, nullable=False),
     # Set instead of `body` when the answer was too large to keep: the id of the object to render.
     Column("ref_id", Text),
+)
+
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id_hash", Text, primary_key=True),
+    Column("key_id", Text, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ class ServerProcess:
         host: `--host`, or None to leave the server's default.
         log_level: `--log-level`.
         extra: More command-line options.
+        file_limit: The server's open-file limit (RLIMIT_NOFILE, soft and hard), or None to inherit it.
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class ServerProcess:
         host: str | None = "127.0.0.1",
         log_level: str = "warning",
         extra: list[str] | None = None,
+        file_limit: int | None = None,
     ) -> None:
         self.database_url = database_url
         self.log_path = log_path
@@ -44,6 +47,7 @@ class ServerProcess:
         self.host = host
         self.log_level = log_level
         self.extra = extra or []
+        self.file_limit = file_limit
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -65,7 +69,13 @@ class ServerProcess:
         with self.log_path.open("ab") as log:
             # A session of its own: kill() reaches uvicorn's worker processes too.
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                env=env,
+                preexec_fn=None if self.file_limit is None else self._limit_files,
             )
         deadline = time.monotonic() + timeout
         with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
@@ -81,6 +91,10 @@ class ServerProcess:
                     self.kill()
                     raise RuntimeError(f"hud server not healthy after {timeout} s:\n{self.log()}")
                 time.sleep(0.05)
+
+    def _limit_files(self) -> None:
+        assert self.file_limit is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.file_limit, self.file_limit))
 
     def kill(self) -> None:
         """SIGKILL to the server and its workers: no shutdown code runs."""

@@ -35,7 +35,7 @@ def _damaged(tmp_path: Path) -> tuple[str, str]:
 
     async def fill() -> None:
         nonlocal last
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hud") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
             for i in range(300):
                 job = (await client.post("/v2/jobs", json={"name": f"job {i}", "metadata": {"pad": "y" * 1500}})).json()
                 last = job["id"]

@@ -183,7 +183,7 @@ async def test_the_server_refuses_a_large_step_and_a_full_environment(
     # A small environment limit, so that filling one costs a few steps, not 512 MiB.
     monkeypatch.setattr("hud.server._operations.environments.MAX_ENVIRONMENT_BYTES", 3000)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(url, auth=False)), base_url="http://hud"
+        transport=httpx.ASGITransport(app=create_app(url, auth=False)), base_url="http://localhost"
     ) as c:
         env = (await c.post("/v2/create_environment", json={"gym_id": "g"})).json()["id"]
         big = await c.post(

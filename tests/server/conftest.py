@@ -14,6 +14,8 @@ from _servers import fresh_postgres_database, postgres_url
 from hud.server import create_app, create_key, dispose
 
 BASE = "http://hud.test"
+#: For apps without keys: they answer only requests addressed to a loopback name (DNS rebinding).
+LOCAL = "http://localhost"
 
 
 @pytest.fixture

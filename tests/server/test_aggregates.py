@@ -9,10 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml  # type: ignore[import-untyped]
 from sqlalchemy import select, update
 
 from hud._summary import SummaryBuilder
 from hud.server import create_app, create_key, dispose
+from hud.server._cursors import CURSOR_PATTERN, TASK_CURSOR_PATTERN
 from hud.server._db import get_engine
 from hud.server._tables import trajectories
 from hud.trajectory import Trajectory
@@ -150,6 +152,32 @@ async def test_tasks_page_in_task_order_then_untasked_and_every_unit_once(api: A
         assert [t["attempts"] for t in tasks[:7]] == [3] * 7
 
 
+def test_the_task_cursor_format_is_the_specs() -> None:
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+    parameters = spec["components"]["parameters"]
+    assert parameters["TaskCursor"]["schema"]["pattern"] == TASK_CURSOR_PATTERN
+    assert parameters["Cursor"]["schema"]["pattern"] == CURSOR_PATTERN
+    listing = spec["paths"]["/v2/jobs/{job_id}/tasks"]["get"]["parameters"]
+    assert {"$ref": "#/components/parameters/TaskCursor"} in listing
+
+
+async def test_every_cursor_the_spec_allows_is_a_position(api: Api) -> None:
+    # Cursors are positions, not tokens: any the spec allows answers a page (a client such as
+    # schemathesis may send any), the same page whatever the threshold.
+    job_id = await _fill(api, [("t-a", 1.0, None, None), ("t-c", 0.0, None, None), (None, 1.0, None, None)])
+
+    async def ids(cursor: str, **params: Any) -> list[str | None]:
+        page = await api.ok("GET", f"/v2/jobs/{job_id}/tasks", params={"cursor": cursor, **params})
+        return [t["task_id"] for t in page["items"]]
+
+    assert await ids("t:t-b") == ["t-c", None]  # t-b is not a task of the job: the tasks after it
+    assert await ids("t:t-b", success_threshold=0.5) == ["t-c", None]
+    assert await ids("t:\U0010ffff" * 3) == [None]  # past every task: the trajectories without one
+    assert await ids("s0") == [None] and await ids("s" + "9" * 19) == []
+    first = await api.ok("GET", f"/v2/jobs/{job_id}/tasks", params={"limit": 2})
+    assert first["next_cursor"] == "t:t-c"
+
+
 async def test_bad_queries_answer_clear_errors(api: Api) -> None:
     job_id = await _fill(api, CLOSES[:3])
     for bad in ("nan", "inf", "-inf", "one", "", "1e999", "9" * 100):
@@ -159,13 +187,9 @@ async def test_bad_queries_answer_clear_errors(api: Api) -> None:
     assert "limit" in detail(response, 422)
     response = await api.request("GET", f"/v2/jobs/{job_id}/summary", params={"threshold": 1})
     assert "unknown query parameter" in detail(response, 422)
-    page = await api.ok("GET", f"/v2/jobs/{job_id}/tasks", params={"limit": 1})
-    response = await api.request(
-        "GET", f"/v2/jobs/{job_id}/tasks", params={"limit": 1, "cursor": page["next_cursor"], "success_threshold": 0.5}
-    )
-    assert "another query" in detail(response, 400)  # a cursor belongs to its threshold
-    response = await api.request("GET", f"/v2/jobs/{job_id}/tasks", params={"cursor": "bm90LWEtY3Vyc29y"})
-    assert "malformed cursor" in detail(response, 400)
+    for bad in ("bm90LWEtY3Vyc29y", "t:", "s", "s01", "s-1", "x:t-a", "t:" + "x" * 129, "t:a\x00b"):
+        response = await api.request("GET", f"/v2/jobs/{job_id}/tasks", params={"cursor": bad})
+        assert "malformed cursor" in detail(response, 400), bad
     for path in ("summary", "tasks"):
         assert "no job" in detail(await api.request("GET", f"/v2/jobs/nope/{path}"), 404)
         assert "no job" in detail(await api.request("GET", f"/v2/jobs/{job_id}/{path}", who="bob"), 404)

@@ -12,7 +12,7 @@ import yaml
 
 from hud.server import create_app
 
-from .conftest import BASE, Api, detail
+from .conftest import LOCAL, Api, detail
 
 REPO_SPEC = (Path(__file__).resolve().parents[2] / "openapi.yaml").read_bytes()
 
@@ -223,7 +223,7 @@ async def test_unknown_path_and_method_answer_json(api: Api) -> None:
 
 async def test_auth_disabled_acts_as_local_account(db_url: str) -> None:
     app = create_app(db_url, auth=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
         for headers in ({}, {"Authorization": "Bearer whatever"}, {"Authorization": "garbage"}):
             response = await client.post("/v2/jobs", json={"name": "n"}, headers=headers)
             assert response.status_code == 200, response.text

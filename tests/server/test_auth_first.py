@@ -18,7 +18,7 @@ from hud.server import create_app, create_key, revoke_key
 from hud.server._db import get_engine, sqlite_writer
 from hud.server._requests import INLINE_PARSE_BYTES, parse_body
 
-from .conftest import BASE, Api, detail
+from .conftest import LOCAL, Api, detail
 
 WRITES = [
     ("POST", "/v2/jobs"),
@@ -96,7 +96,7 @@ class _WriterSpy:
         ({"json": {"name": "x", "unknown": 1}}, 422),
         ({"json": {"name": ""}}, 422),
         ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400),
-        ({"content": b'{"name": "x"}', "headers": {"Content-Type": "text/plain"}}, 400),
+        ({"content": b'{"name": "x"}', "headers": {"Content-Type": "text/plain"}}, 415),
         ({"json": {"name": "x"}, "params": {"dry_run": "1"}}, 422),
         ({"json": {"name": "x"}, "headers": {"Idempotency-Key": "k" * 256}}, 422),
         ({"json": {"name": "x", "metadata": {"v": [0] * MAX_JSON_VALUES}}}, 413),
@@ -109,7 +109,7 @@ async def test_refused_requests_never_reach_the_writer(
     app = create_app(db_url)
     key = create_key(db_url, "acct")
     spy = _WriterSpy(db_url, monkeypatch)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
         headers = {"Authorization": f"Bearer {key}", **request_kwargs.pop("headers", {})}
         response = await client.post("/v2/jobs", headers=headers, **request_kwargs)
         detail(response, status)
@@ -175,7 +175,7 @@ async def test_the_loop_answers_while_a_large_body_is_parsed(db_url: str) -> Non
             return value
 
     async def health() -> int:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
             return (await client.get("/v2/health")).status_code
 
     parsing: Awaitable[_Slow] = asyncio.ensure_future(

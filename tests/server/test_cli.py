@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from hud._cli import main
 from hud.server import create_app, list_keys
 
-from .conftest import BASE
+from .conftest import BASE, LOCAL
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ async def test_no_dashboard_serves_the_api_without_the_ui(
         assert result.exit_code == 0, result.output
         assert ("/ui/" in result.stderr) == (flag == "--dashboard")
         app, _options = uvicorn_runs[-1]
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
             assert (await client.get("/ui/")).status_code == ui_status
             assert (await client.post("/v2/jobs", json={"name": "api"})).status_code == 200
 

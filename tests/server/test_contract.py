@@ -1,19 +1,15 @@
 """Contract tests: schemathesis generates requests from openapi.yaml and checks every answer against it.
 
 They run against a live `hud server` (uvicorn over loopback) on SQLite, with a valid key, in
-schemathesis' default phases (examples, coverage, fuzzing, stateful through the spec's links) and
-with its default checks.
-
-Two adjustments, each because the spec cannot say what the server rightly does:
-- Request bodies are loaded with `additionalProperties: false`: the server refuses unknown fields
-  (422) so a misspelt field is never silently dropped, but openapi.yaml does not declare it yet.
-- `cursor` is left out of schema-valid requests: a cursor is opaque, only the server's own are valid
-  (400 otherwise); test_paging.py covers real cursors.
+schemathesis' default phases (examples, coverage, fuzzing, stateful through the spec's links) and with
+every check it has (`--checks all`), positive data acceptance included: every request the spec allows
+is accepted, every request it forbids is refused. The spec is used as written, with no adjustment: it
+says what the server refuses (NUL in text, the cursor and Idempotency-Key formats), and a key drawn
+twice by chance with another request answers 409, which the contract allows.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,32 +18,19 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
-import yaml
 from _servers import live_server
+from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
 
 from hud.server import create_key, dispose
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
-REQUEST_SCHEMAS = ["JobCreate", "JobUpdate", "EnvironmentCreate", "EnvironmentClose", "StepsAppend", "TrajectoryStep"]
+CONFIG: dict[str, Any] = {"generation": {"max-examples": 25}}
 
-CONFIG: dict[str, Any] = {
-    "generation": {
-        "max-examples": 25,
-        # The server refuses NUL in text fields (PostgreSQL text cannot hold it).
-        "allow-x00": False,
-    },
-}
-
-
-def _spec() -> dict[str, Any]:
-    spec: dict[str, Any] = yaml.safe_load(SPEC.read_text())
-    for name in REQUEST_SCHEMAS:
-        spec["components"]["schemas"][name].setdefault("additionalProperties", False)
-    return spec
-
-
-schema = schemathesis.openapi.from_dict(_spec(), config=SchemathesisConfig.from_dict(CONFIG))
+schema = schemathesis.openapi.from_path(SPEC, config=SchemathesisConfig.from_dict(CONFIG))
+load_all_checks()
+#: `--checks all`.
+ALL_CHECKS = CHECKS.get_all()
 
 pytestmark = pytest.mark.live
 
@@ -62,28 +45,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, requ
         yield base_url, session
 
 
-def _positive(case: Any) -> bool:
-    return case.meta is None or case.meta.generation.mode.is_positive
-
-
-def _prepare(case: Any) -> None:
-    """Adjust schema-valid cases only: changing a negative one could make it valid, and the server
-    would then rightly accept what schemathesis expects refused (a dropped out-of-range cursor)."""
-    if not _positive(case):
-        return
-    if case.query:
-        case.query.pop("cursor", None)
-    if case.headers and "Idempotency-Key" in case.headers:
-        # Generated keys repeat across unrelated requests ("0", "00"...), which the contract
-        # rightly answers 422: give each generated request its own key.
-        case.headers["Idempotency-Key"] = str(uuid.uuid4())
-
-
 @schema.parametrize()
 def test_every_operation_conforms(case: Any, server: tuple[str, requests.Session]) -> None:
     base_url, session = server
-    _prepare(case)
-    case.call_and_validate(base_url=base_url, session=session)
+    case.call_and_validate(base_url=base_url, session=session, checks=ALL_CHECKS)
 
 
 def test_stateful_workflows_through_links(server: tuple[str, requests.Session]) -> None:
@@ -91,8 +56,15 @@ def test_stateful_workflows_through_links(server: tuple[str, requests.Session]) 
     base_url, session = server
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
-        def before_call(self, case: Any) -> None:
-            _prepare(case)
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            # As the base class does, with every check (the recorder feeds the stateful ones).
+            case.validate_response(
+                response,
+                checks=ALL_CHECKS,
+                additional_checks=additional_checks,
+                transport_kwargs=kwargs or None,
+                recorder=self.recorder,
+            )
 
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": base_url, "session": session}

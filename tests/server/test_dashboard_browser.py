@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,50 +18,23 @@ from typing import Any
 
 import httpx
 import pytest
+from _browser import chromium
 from _servers import live_server
 
+from hud._wire import counted_reward
 from hud.server import create_key, dispose
 
 pytestmark = pytest.mark.live
 
-# Read at import, before the autouse fixture clears HUD_* variables.
-_REQUIRED_CHROMIUM = os.environ.get("HUD_TEST_CHROMIUM") or None
-_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart.py"
 QUICKSTART_JOB = "quickstart: guess the number"
-
-
-def _unavailable(reason: str) -> None:
-    if _REQUIRED_CHROMIUM:
-        pytest.fail(f"HUD_TEST_CHROMIUM={_REQUIRED_CHROMIUM} is set but {reason}")
-    pytest.skip(f"{reason} (`source .ci/chromium.sh` installs Debian's chromium)")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """A headless Chromium (Debian's), closed after the module."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    path = _REQUIRED_CHROMIUM or shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.access(path, os.X_OK):
-        _unavailable(f"no chromium at {path}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=path, args=_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +95,8 @@ def _console_errors(page: Any) -> list[str]:
 def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path) -> None:
     with team.client(team.research) as client:
         trajectories = client.get(f"/v2/jobs/{team.job_id}/trajectories").json()
-    rewards = [t["reward"] for t in trajectories if t["reward"] is not None]
+    # The rewards the histogram counts: an agent's failure counts with reward 0 (hud._wire's rule).
+    rewards = [r for t in trajectories if (r := counted_reward(t["reward"], t["error"], t["error_kind"])) is not None]
     successes = sum(r >= 1.0 for r in rewards)
     crashed = [t for t in trajectories if t["error"]]
     assert len(trajectories) == 24 and crashed  # the quickstart's own numbers
@@ -152,7 +125,7 @@ def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path)
         bins = page.locator("g.bin").evaluate_all("gs => gs.map(g => Number(g.dataset.count))")
         # The histogram shows what counts: the agent's crashes count as reward 0.
         assert sum(bins) == len(trajectories) and bins[-1] == successes
-        assert bins[0] == sum(r == 0.0 for r in rewards) + len(crashed)
+        assert bins[0] == sum(r == 0.0 for r in rewards)
         assert page.locator("svg rect").first.bounding_box() is not None
         error_row = page.locator(f'tr[data-trajectory-id="{crashed[0]["id"]}"]')
         # The agent raised: a failure of the agent (reward 0), of error kind `agent`.
@@ -180,7 +153,7 @@ def test_job_list_to_job_to_trajectory(browser: Any, team: Team, tmp_path: Path)
         context.close()
 
 
-def test_the_key_stays_in_an_httponly_cookie_and_accounts_stay_apart(browser: Any, team: Team) -> None:
+def test_a_session_in_an_httponly_cookie_and_accounts_stay_apart(browser: Any, team: Team) -> None:
     anonymous = browser.new_context()
     try:
         page = anonymous.new_page()
@@ -195,8 +168,9 @@ def test_the_key_stays_in_an_httponly_cookie_and_accounts_stay_apart(browser: An
 
     context = _sign_in(browser, team, team.other)
     try:
-        cookie = next(c for c in context.cookies() if c["name"] == "hud_dashboard_key")
+        cookie = next(c for c in context.cookies() if c["name"] == "hud_session")
         assert cookie["httpOnly"] and cookie["path"] == "/ui" and cookie["sameSite"] == "Lax"
+        assert team.other not in {c["value"] for c in context.cookies()}  # a session id, never the key
         page = context.new_page()
         page.goto(team.base_url + "/ui/")
         assert page.evaluate("document.cookie") == ""

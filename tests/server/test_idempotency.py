@@ -31,20 +31,20 @@ async def test_create_job_replay_returns_same_job(api: Api) -> None:
     assert len((await api.ok("GET", "/v2/jobs"))["items"]) == 1
 
 
-async def test_same_key_different_body_is_422(api: Api) -> None:
+async def test_same_key_different_body_is_409_not_in_flight(api: Api) -> None:
     headers = key()
     await api.ok("POST", "/v2/jobs", json={"name": "a"}, headers=headers)
-    assert "different request" in detail(
-        await api.request("POST", "/v2/jobs", json={"name": "b"}, headers=headers), 422
-    )
+    reused = await api.request("POST", "/v2/jobs", json={"name": "b"}, headers=headers)
+    assert "different request" in detail(reused, 409)
+    assert "idempotency-in-flight" not in reused.headers  # the SDK never retries it
     assert len((await api.ok("GET", "/v2/jobs"))["items"]) == 1
 
 
-async def test_same_key_other_path_is_422(api: Api) -> None:
+async def test_same_key_other_path_is_409(api: Api) -> None:
     headers = key()
     env_a, env_b = await api.env(None), await api.env(None)
     await api.ok("POST", f"/v2/environments/{env_a}/close", headers=headers)
-    detail(await api.request("POST", f"/v2/environments/{env_b}/close", headers=headers), 422)
+    detail(await api.request("POST", f"/v2/environments/{env_b}/close", headers=headers), 409)
 
 
 async def test_keys_are_per_account(api: Api) -> None:

@@ -14,7 +14,7 @@ from hud.server import SchemaTooNewError, create_app, create_key, dispose
 from hud.server._migrations import LATEST_VERSION, current_version, migrate
 from hud.server._tables import metadata
 
-from .conftest import BASE
+from .conftest import LOCAL
 
 
 def _columns(url: str) -> dict[str, set[str]]:
@@ -89,7 +89,7 @@ async def test_v1_database_is_upgraded_in_place(db_url: str) -> None:
         assert "error" in columns
     finally:
         engine.dispose()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
         job = (await client.get("/v2/jobs/job-1")).json()
         assert (job["name"], job["status"], job["metadata"], job["error"]) == ("old job", "completed", {"v": 1}, None)
         # v3's column works on the upgraded row.

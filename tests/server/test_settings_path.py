@@ -15,7 +15,7 @@ from hud.server import dispose, list_keys
 from hud.server._app import app_from_env
 from hud.settings import get_settings
 
-from .conftest import BASE
+from .conftest import LOCAL
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ async def test_workers_read_their_options_from_hud_server_variables(
     (tmp_path / ".env").write_text(f"HUD_SERVER_DATABASE_URL={url}\nHUD_SERVER_MAX_BODY_BYTES=100\n")
     monkeypatch.setenv("HUD_SERVER_AUTH", "false")
     app = app_from_env()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
         assert (await client.post("/v2/jobs", json={"name": "x"})).status_code == 200  # no key needed
         too_large = await client.post("/v2/jobs", json={"name": "x" * 200})
         assert too_large.status_code == 413 and "over 100 bytes" in too_large.json()["detail"]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from hud.server import create_app
 
-from .conftest import BASE, Api, detail
+from .conftest import LOCAL, Api, detail
 
 JSON = {"Content-Type": "application/json"}
 
@@ -31,9 +31,17 @@ async def test_invalid_json_is_400(api: Api, raw: bytes) -> None:
     assert "JSON" in detail(await post_raw(api, "/v2/jobs", raw), 400)
 
 
-async def test_wrong_content_type_is_400(api: Api) -> None:
-    response = await post_raw(api, "/v2/jobs", b'{"name": "x"}', {"Content-Type": "text/plain"})
-    assert "application/json" in detail(response, 400)
+async def test_a_body_that_is_not_declared_json_is_415(api: Api) -> None:
+    for headers in ({"Content-Type": "text/plain"}, {"Content-Type": "application/x-www-form-urlencoded"}):
+        response = await post_raw(api, "/v2/jobs", b'{"name": "x"}', headers)
+        assert "Content-Type: application/json" in detail(response, 415)
+    untyped = await api.request("POST", "/v2/jobs", content=b'{"name": "x"}')
+    assert "none was sent" in detail(untyped, 415)
+    # An empty body needs no type (a close without an outcome); a JSON subtype is JSON.
+    env = (await api.ok("POST", "/v2/create_environment", json={"gym_id": "g"}))["id"]
+    assert (await api.request("POST", f"/v2/environments/{env}/close", content=b"")).status_code == 200
+    response = await post_raw(api, "/v2/jobs", b'{"name": "x"}', {"Content-Type": "application/vnd.hud+json"})
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -194,7 +202,7 @@ async def test_malformed_cursors_are_400(api: Api, cursor: str) -> None:
 
 async def test_body_over_limit_is_413(db_url: str) -> None:
     app = create_app(db_url, auth=False, max_body_bytes=1000)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
         big = {"name": "x", "metadata": {"blob": "a" * 2000}}
         assert "1000" in detail(await client.post("/v2/jobs", json=big), 413)
 
@@ -223,7 +231,7 @@ def test_any_job_body_is_accepted_or_refused_cleanly(db_url: str, name: str, met
 
     async def run() -> None:
         app = create_app(db_url, auth=False)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
             response = await client.post("/v2/jobs", json={"name": name, "metadata": metadata})
             valid = 1 <= len(name) <= 256 and "\x00" not in name
             if valid:
@@ -245,7 +253,7 @@ def test_any_job_id_is_404_or_400(db_url: str, job_id: str) -> None:
 
     async def run() -> None:
         app = create_app(db_url, auth=False)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as client:
             response = await client.get("/v2/jobs/" + urllib.parse.quote(job_id, safe=""))
             assert response.status_code in (400, 404), response.text
             detail(response, response.status_code)

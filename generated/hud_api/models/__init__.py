@@ -17,6 +17,7 @@ from .job_summary import JobSummary
 from .job_summary_by_error_kind import JobSummaryByErrorKind
 from .job_summary_by_outcome import JobSummaryByOutcome
 from .job_update import JobUpdate
+from .job_update_metadata_merge import JobUpdateMetadataMerge
 from .list_job_environments_state import ListJobEnvironmentsState
 from .metadata_type_0 import MetadataType0
 from .steps_append import StepsAppend
@@ -45,6 +46,7 @@ __all__ = (
     "JobSummaryByErrorKind",
     "JobSummaryByOutcome",
     "JobUpdate",
+    "JobUpdateMetadataMerge",
     "ListJobEnvironmentsState",
     "MetadataType0",
     "StepsAppend",

@@ -9,6 +9,7 @@ from attrs import define as _attrs_define
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.job_update_metadata_merge import JobUpdateMetadataMerge
     from ..models.metadata_type_0 import MetadataType0
 
 
@@ -31,6 +32,12 @@ class JobUpdate:
      """
     error: None | str | Unset = UNSET
     """ Why the job failed (set with status `failed`); null clears it. """
+    metadata_merge: JobUpdateMetadataMerge | Unset = UNSET
+    """ **Extension.** Keys to set in the job's metadata, the others kept: a shallow merge at the top
+    level (a key given replaces that key's whole value; a job without metadata gets these keys).
+    Applied atomically on the server, so concurrent merges of different keys all keep theirs. Not
+    together with `metadata` (422). The merged metadata must fit the metadata limit (422).
+     """
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.metadata_type_0 import MetadataType0
@@ -51,6 +58,10 @@ class JobUpdate:
         else:
             error = self.error
 
+        metadata_merge: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.metadata_merge, Unset):
+            metadata_merge = self.metadata_merge.to_dict()
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -60,11 +71,14 @@ class JobUpdate:
             field_dict["metadata"] = metadata
         if error is not UNSET:
             field_dict["error"] = error
+        if metadata_merge is not UNSET:
+            field_dict["metadata_merge"] = metadata_merge
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.job_update_metadata_merge import JobUpdateMetadataMerge
         from ..models.metadata_type_0 import MetadataType0
 
         d = dict(src_dict)
@@ -96,10 +110,18 @@ class JobUpdate:
 
         error = _parse_error(d.pop("error", UNSET))
 
+        _metadata_merge = d.pop("metadata_merge", UNSET)
+        metadata_merge: JobUpdateMetadataMerge | Unset
+        if isinstance(_metadata_merge, Unset):
+            metadata_merge = UNSET
+        else:
+            metadata_merge = JobUpdateMetadataMerge.from_dict(_metadata_merge)
+
         job_update = cls(
             status=status,
             metadata=metadata,
             error=error,
+            metadata_merge=metadata_merge,
         )
 
         return job_update

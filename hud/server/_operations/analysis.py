@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     TIMESTAMP,
+    BigInteger,
     ColumnElement,
     Connection,
     Float,
@@ -30,8 +31,8 @@ from sqlalchemy import (
 )
 
 from hud._wire import DURATION_QUANTILES, ERROR_KINDS, NOT_COUNTED_KINDS, nearest_rank
-from hud.server._cursors import decode_key_cursor, encode_cursor
-from hud.server._errors import ApiError, NotFound
+from hud.server._cursors import decode_task_cursor, encode_task_cursor
+from hud.server._errors import NotFound
 from hud.server._operations.leases import expired
 from hud.server._operations.scoring import counted, counted_reward, effective_error_kind, stats_columns
 from hud.server._render import dumps
@@ -223,9 +224,9 @@ def job_summary(conn: Connection, account: str, job_id: str, threshold: float, l
 
 def _task_columns() -> tuple[Any, ...]:
     # attempts, counted, scored, the sum of the scored rewards (the mean is sum / scored, as avg()
-    # computes it, and cheaper), successes; the last seq of the group is the page's position.
+    # computes it, and cheaper), successes.
     attempts, n_counted, scored, _mean, successes = stats_columns(bindparam("threshold", type_=Float))[:5]
-    return (attempts, n_counted, scored, func.sum(counted_reward()), successes, func.max(_t.seq))
+    return (attempts, n_counted, scored, func.sum(counted_reward()), successes)
 
 
 _tasks = select(_t.task_id, *_task_columns()).where(*_scope, _t.task_id.is_not(None))
@@ -234,9 +235,11 @@ _tasks_first = _tasks.group_by(_t.task_id).order_by(_t.task_id).limit(bindparam(
 _tasks_after = (
     _tasks.where(_t.task_id > bindparam("after")).group_by(_t.task_id).order_by(_t.task_id).limit(bindparam("n"))
 )
+# A cursor may name any position up to 2**63 - 1: bound as a bigint, which PostgreSQL compares with
+# the int column (as an int it refuses values past 2**31 - 1).
 _untasked = (
-    select(_t.id, *_task_columns())
-    .where(*_scope, _t.task_id.is_(None), _t.seq > bindparam("after"))
+    select(_t.id, *_task_columns(), _t.seq)
+    .where(*_scope, _t.task_id.is_(None), _t.seq > bindparam("after_seq", type_=BigInteger))
     .group_by(_t.seq, _t.id)
     .order_by(_t.seq)
     .limit(bindparam("n"))
@@ -253,7 +256,8 @@ class TaskRow(NamedTuple):
     scored: int
     mean_reward: float | None
     successes: int
-    position: str
+    position: str | int
+    """Its task id, or for a trajectory without a task its `seq` (see `task_units`)."""
 
     def json(self) -> str:
         """As the `/tasks` page lists it (what `dumps` of `item()` gives, several times faster)."""
@@ -277,8 +281,8 @@ def _json_number(value: float | None) -> str:
     return "null" if value is None else repr(value) if math.isfinite(value) else dumps(value)
 
 
-def _task_row(task_id: str | None, trajectory_id: str | None, row: Any, position: str) -> TaskRow:
-    attempts, n_counted, scored, total, successes, _last = row
+def _task_row(task_id: str | None, trajectory_id: str | None, row: Any, position: str | int) -> TaskRow:
+    attempts, n_counted, scored, total, successes = row
     scored = int(scored)
     mean = float(total) / scored if scored else None
     return TaskRow(
@@ -287,38 +291,32 @@ def _task_row(task_id: str | None, trajectory_id: str | None, row: Any, position
 
 
 def task_units(
-    conn: Connection, account: str, job_id: str, threshold: float, after: str | None, limit: int
-) -> tuple[list[TaskRow], str | None]:
+    conn: Connection, account: str, job_id: str, threshold: float, after: str | int | None, limit: int
+) -> tuple[list[TaskRow], str | int | None]:
     """Up to `limit` per-task rows after the position `after`, and the position of the last one.
 
-    Positions: `t<seq>` after the task of that trajectory (tasks in `task_id` order), `s<seq>` after
-    that trajectory among those without a task (in `seq` order). Each page is an index range scan of
-    `trajectories_job_scores`, never the whole job.
+    Positions: a task id (str), after that task (tasks in `task_id` order); an int, after that `seq`
+    among the trajectories without a task (in `seq` order, which follow the tasks). Each page is an
+    index range scan of `trajectories_job_scores`, never the whole job.
     """
     params: dict[str, Any] = {"account": account, "job_id": job_id, "threshold": threshold}
     units: list[TaskRow] = []
-    phase, seq = ("t", 0) if after is None else (after[0], int(after[1:]))
-    if phase == "t":
-        query = _tasks_first
-        if after is not None:
-            last_task = conn.execute(select(_t.task_id).where(*_scope, _t.seq == seq), params).scalar_one_or_none()
-            if last_task is None:
-                raise ApiError(400, "malformed cursor: pass the cursor of the previous page unchanged")
-            query, params["after"] = _tasks_after, last_task
-        rows = conn.execute(query, {**params, "n": limit + 1})
-        units = [_task_row(r[0], None, r[1:], f"t{r[-1]}") for r in rows]
-        seq = 0
+    if not isinstance(after, int):
+        query = _tasks_first if after is None else _tasks_after
+        rows = conn.execute(query, {**params, "after": after, "n": limit + 1})
+        units = [_task_row(r[0], None, r[1:], r[0]) for r in rows]
     if len(units) <= limit:
-        rows = conn.execute(_untasked, {**params, "after": seq, "n": limit + 1 - len(units)})
-        units += [_task_row(None, r[0], r[1:], f"s{r[-1]}") for r in rows]
+        seq = after if isinstance(after, int) else 0
+        rows = conn.execute(_untasked, {**params, "after_seq": seq, "n": limit + 1 - len(units)})
+        units += [_task_row(None, r[0], r[1:-1], int(r[-1])) for r in rows]
     more = len(units) > limit
     page = units[:limit]
     return page, page[-1].position if more else None
 
 
 def task_rows(
-    conn: Connection, account: str, job_id: str, threshold: float, after: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+    conn: Connection, account: str, job_id: str, threshold: float, after: str | int | None, limit: int
+) -> tuple[list[dict[str, Any]], str | int | None]:
     """`task_units` as dicts (the `/tasks` items)."""
     units, last = task_units(conn, account, job_id, threshold, after, limit)
     return [unit.item() for unit in units], last
@@ -330,10 +328,6 @@ def task_page(
     """One page of the job's per-task aggregates, with the cursor of the next (`task_rows`)."""
     if _job_state(conn, account, job_id, lease):
         return Answer(None, expired=True)
-    scope = ("tasks", account, job_id, repr(threshold))
-    after = decode_key_cursor(cursor, scope)
-    if after is not None and (len(after) < 2 or after[0] not in "ts" or not after[1:].isdigit()):
-        raise ApiError(400, "malformed cursor: pass the cursor of the previous page unchanged, or none for the first")
-    units, last = task_units(conn, account, job_id, threshold, after, limit)
-    next_cursor = None if last is None else encode_cursor(last, scope)
+    units, last = task_units(conn, account, job_id, threshold, decode_task_cursor(cursor), limit)
+    next_cursor = None if last is None else encode_task_cursor(last)
     return Answer(f'{{"items":[{",".join(unit.json() for unit in units)}],"next_cursor":{dumps(next_cursor)}}}')

@@ -254,8 +254,7 @@ def list_environments(
         raise NotFound("job", job_id)
     if job[1]:
         return EnvironmentPage(None, True)
-    scope = ("environments", account, job_id, state or "")
-    after = decode_cursor(cursor, scope) or 0
+    after = decode_cursor(cursor) or 0
     query = select(_e.seq, _e.id, _e.gym_id, _e.task_id, _e.metadata, _e.created_at, _e.closed_at, _e.step_count).where(
         _e.job_id == job_id, _e.account == account, _e.seq > after
     )
@@ -278,5 +277,5 @@ def list_environments(
         }
         for r in rows[:limit]
     ]
-    next_cursor = encode_cursor(rows[limit - 1].seq, scope) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
     return EnvironmentPage(dumps({"items": items, "next_cursor": next_cursor}), False)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, func, select, update
 
-from hud._wire import JOB_PAGE_MAX_BYTES
+from hud._wire import JOB_PAGE_MAX_BYTES, MAX_METADATA_BYTES
 from hud.server._cursors import decode_cursor, encode_cursor
-from hud.server._errors import NotFound
+from hud.server._errors import ApiError, NotFound
 from hud.server._operations.leases import CRASHED, RUNNING, close_open_environments, effective_status, expired
 from hud.server._render import dumps, job_json, now
 from hud.server._requests import JobCreate, JobUpdate
@@ -101,6 +102,8 @@ def update_job(conn: Connection, account: str, job_id: str, body: JobUpdate, lea
             values["heartbeat_at"] = None
     if "metadata" in body.model_fields_set:
         values["metadata"] = None if body.metadata is None else dumps(body.metadata)
+    if body.metadata_merge is not None:
+        values["metadata"] = _merged_metadata(conn, account, job_id, body.metadata_merge)
     if "error" in body.model_fields_set:
         values["error"] = body.error
     if values:
@@ -108,6 +111,29 @@ def update_job(conn: Connection, account: str, job_id: str, body: JobUpdate, lea
         if updated.rowcount and body.status in _CLOSING_STATUSES:
             close_open_environments(conn, account, job_id, body.status, f"{body.status}: the job was {body.status}")
     return get_job(conn, account, job_id, lease)
+
+
+def _merged_metadata(conn: Connection, account: str, job_id: str, keys: dict[str, Any]) -> str:
+    """The job's metadata with `keys` set (a shallow merge), as stored JSON text.
+
+    Read with FOR UPDATE (PostgreSQL locks the row until the transaction ends; SQLite's writes are one
+    at a time anyway): two concurrent merges of different keys both keep theirs, never the last one's only.
+    """
+    stored = conn.execute(
+        select(jobs.c.metadata).where(jobs.c.id == job_id, jobs.c.account == account).with_for_update()
+    ).scalar_one_or_none()
+    current = json.loads(stored) if stored else {}
+    if not isinstance(current, dict):  # stored by an older server as something else: replaced
+        current = {}
+    merged = dumps({**current, **keys})
+    size = len(merged.encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise ApiError(
+            422,
+            f"the merged metadata would be {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}: "
+            "store large data elsewhere and put its URL in metadata",
+        )
+    return merged
 
 
 def heartbeat(conn: Connection, account: str, job_id: str, lease: float) -> str:
@@ -133,8 +159,7 @@ def list_jobs(
     The status filter applies to the status as readers see it (`crashed` includes running jobs past
     their lease; `running` excludes them).
     """
-    scope = ("jobs", account, status or "", name or "", "s" if status else "", "n" if name else "")
-    before = decode_cursor(cursor, scope)
+    before = decode_cursor(cursor)
     cutoff = time.time() - lease
     query = select(jobs.c.seq, *_job_cols(cutoff)).where(jobs.c.account == account)
     if status == "crashed":
@@ -161,5 +186,5 @@ def list_jobs(
         return dumps({"items": [], "next_cursor": None})
     last = sized[taken - 1].seq
     rows = conn.execute(query.where(jobs.c.seq >= last, jobs.c.seq <= sized[0].seq).order_by(jobs.c.seq.desc())).all()
-    next_cursor = encode_cursor(last, scope) if len(sized) > taken else None
+    next_cursor = encode_cursor(last) if len(sized) > taken else None
     return dumps({"items": [job_json(*r[1:]) for r in rows], "next_cursor": next_cursor})

@@ -261,11 +261,10 @@ def first_page(
         raise NotFound("job", job_id)
     if job[1]:
         return FirstPage([], False, None, None, expired=True)
-    scope = ("trajectories", account, job_id)
-    after = decode_cursor(cursor, scope) or 0
+    after = decode_cursor(cursor) or 0
     if limit is not None:
         metas, more = plan(conn, account, job_id, after, limit, TRAJECTORY_PAGE_MAX_BYTES)
-        next_cursor = encode_cursor(metas[-1].seq, scope) if more else None
+        next_cursor = encode_cursor(metas[-1].seq) if more else None
     else:
         metas, more = plan(conn, account, job_id, after, STREAM_BATCH, None)
         next_cursor = None

@@ -61,6 +61,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_413
 
+    if response.status_code == 415:
+        response_415 = Error.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = Error.from_dict(response.json())
 
@@ -103,7 +108,8 @@ def sync_detailed(
 ) -> Response[Error | Job]:
     """Update a job (Extension)
 
-     **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+     **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Args:
         job_id (str): An opaque id.
@@ -137,7 +143,8 @@ def sync(
 ) -> Job:
     """Update a job (Extension)
 
-    **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+    **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -175,7 +182,8 @@ async def asyncio_detailed(
 ) -> Response[Error | Job]:
     """Update a job (Extension)
 
-     **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+     **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Args:
         job_id (str): An opaque id.
@@ -207,7 +215,8 @@ async def asyncio(
 ) -> Job:
     """Update a job (Extension)
 
-    **Extension.** Sets a job's status and/or replaces its metadata. Fields left out are unchanged.
+    **Extension.** Sets a job's status, replaces its metadata or merges keys into it
+    (`metadata_merge`), and sets its error. Fields left out are unchanged.
 
     Returns the parsed success answer; any other answer raises.
 

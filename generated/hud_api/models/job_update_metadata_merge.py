@@ -1,0 +1,53 @@
+# generated from openapi.yaml by codegen.sh — do not edit
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="JobUpdateMetadataMerge")
+
+
+@_attrs_define
+class JobUpdateMetadataMerge:
+    """**Extension.** Keys to set in the job's metadata, the others kept: a shallow merge at the top
+    level (a key given replaces that key's whole value; a job without metadata gets these keys).
+    Applied atomically on the server, so concurrent merges of different keys all keep theirs. Not
+    together with `metadata` (422). The merged metadata must fit the metadata limit (422).
+
+    """
+
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        job_update_metadata_merge = cls()
+
+        job_update_metadata_merge.additional_properties = d
+        return job_update_metadata_merge
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
