@@ -1,20 +1,16 @@
-"""A job's aggregates, computed by the database: its summary, and per-task numbers a page at a time.
+"""A job's summary, computed by the database (its per-task numbers: `tasks.py`).
 
 Both apply the scoring rule of `hud._wire` through `scoring.py`, with the success threshold the
-caller gives. The unit of the statistics built on them (`hud._stats`) is the task: `task_page` lists
-one row per `task_id`, then one per trajectory recorded without a task (each its own unit).
+caller gives, and read the indexes of migration step 8, never the table's rows.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     TIMESTAMP,
-    BigInteger,
     ColumnElement,
     Connection,
     Float,
@@ -31,23 +27,13 @@ from sqlalchemy import (
 )
 
 from hud._wire import DURATION_QUANTILES, ERROR_KINDS, NOT_COUNTED_KINDS, nearest_rank
-from hud.server._cursors import decode_task_cursor, encode_task_cursor
 from hud.server._errors import NotFound
 from hud.server._operations.leases import expired
-from hud.server._operations.scoring import counted, counted_reward, effective_error_kind, stats_columns
+from hud.server._operations.scoring import counted, effective_error_kind
 from hud.server._render import dumps
 from hud.server._tables import environments, jobs, trajectories
 
-__all__ = [
-    "Answer",
-    "TaskRow",
-    "duration_seconds",
-    "job_summary",
-    "task_page",
-    "task_rows",
-    "task_units",
-    "trajectory_duration",
-]
+__all__ = ["SCOPE", "Answer", "average", "duration_seconds", "job_state", "job_summary", "trajectory_duration"]
 
 _t = trajectories.c
 
@@ -83,7 +69,7 @@ def duration_seconds(dialect: str) -> ColumnElement[Any]:
     return (_microseconds_sqlite(_t.closed_at) - _microseconds_sqlite(_t.created_at)) / literal(1_000_000.0)
 
 
-def _job_state(conn: Connection, account: str, job_id: str, lease: float) -> bool:
+def job_state(conn: Connection, account: str, job_id: str, lease: float) -> bool:
     """Whether the job's lease ran out (its crash not yet persisted); 404 for an unknown job."""
     row = conn.execute(
         select(expired(time.time() - lease)).where(jobs.c.id == job_id, jobs.c.account == account)
@@ -99,6 +85,12 @@ def _rate(part: int, whole: int) -> float | None:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def average(total: Any, scored: int) -> float | None:
+    """SUM(...) / COUNT(...) as AVG(...) gives it: a sum from 0.0 (PostgreSQL's SUM starts from its
+    first value, so a sum of -0.0 alone would stay -0.0), one float division."""
+    return (0.0 + float(total)) / scored if scored else None
 
 
 def _timed() -> ColumnElement[bool]:
@@ -121,12 +113,12 @@ def _durations(conn: Connection, account: str, job_id: str, n: int) -> dict[str,
     if conn.execute(_missing_duration, params).first() is None:
         timed = n
         column: ColumnElement[Any] = _t.duration
-        query = select(column).where(*_scope, _t.duration.is_not(None))  # index only: (job_id, account, duration)
+        query = select(column).where(*SCOPE, _t.duration.is_not(None))  # index only: (job_id, account, duration)
     else:
         known = or_(_t.duration.is_not(None), _timed())
-        timed = int(conn.execute(select(func.count()).where(*_scope, known), params).scalar_one())
+        timed = int(conn.execute(select(func.count()).where(*SCOPE, known), params).scalar_one())
         column = trajectory_duration(conn.dialect.name).label("d")
-        query = select(column).where(*_scope, known)
+        query = select(column).where(*SCOPE, known)
     if not timed:
         return found
     for name, q in DURATION_QUANTILES.items():
@@ -140,10 +132,11 @@ def _durations(conn: Connection, account: str, job_id: str, n: int) -> dict[str,
     return found
 
 
-_scope = (_t.account == bindparam("account"), _t.job_id == bindparam("job_id"))
+#: The job's trajectories, bound by name: `account`, `job_id`.
+SCOPE = (_t.account == bindparam("account"), _t.job_id == bindparam("job_id"))
 _kind = effective_error_kind()
 # A seek at the head of (job_id, account, duration), where NULLs sort (first on SQLite, last on PostgreSQL).
-_missing_duration = select(_t.seq).where(*_scope, _t.duration.is_(None)).limit(1)
+_missing_duration = select(_t.seq).where(*SCOPE, _t.duration.is_(None)).limit(1)
 # Both read an index alone, with few operations a row (the database evaluates every aggregate's
 # expression on every row). The counted trajectories, rewards as stored (`trajectories_job_scores`):
 _counted = select(
@@ -154,7 +147,7 @@ _counted = select(
     func.min(_t.reward),
     func.max(_t.reward),
     func.sum(case((_t.reward >= bindparam("threshold", type_=Float), 1), else_=0)),
-).where(*_scope, counted())
+).where(*SCOPE, counted())
 # Those with an error (few: `trajectories_job_errors`): how many of each kind (every stored kind is
 # one of ERROR_KINDS: the API refuses others, and so does the sweep), the steps of the excluded, and
 # the counted without a reward (agent failures without one: they count with 0).
@@ -162,7 +155,7 @@ _errors = select(
     *(func.sum(case((_kind == k, 1), else_=0)) for k in ERROR_KINDS),
     func.sum(case((counted(), 0), else_=_t.step_count)),
     func.sum(case((and_(counted(), _t.reward.is_(None)), 1), else_=0)),
-).where(*_scope, _kind.is_not(None))
+).where(*SCOPE, _kind.is_not(None))
 
 
 def job_summary(conn: Connection, account: str, job_id: str, threshold: float, lease: float) -> Answer:
@@ -172,7 +165,7 @@ def job_summary(conn: Connection, account: str, job_id: str, threshold: float, l
     with an error), never of the table; each duration quantile a walk of `trajectories_job_duration`
     up to its rank, from the nearer end.
     """
-    if _job_state(conn, account, job_id, lease):
+    if job_state(conn, account, job_id, lease):
         return Answer(None, expired=True)
     params = {"account": account, "job_id": job_id}
     n_counted, steps, scored, total, low, high, successes = conn.execute(
@@ -182,8 +175,8 @@ def job_summary(conn: Connection, account: str, job_id: str, threshold: float, l
     kinds = dict(zip(ERROR_KINDS, by_kind, strict=True))
     n_counted, scored, successes = int(n_counted), int(scored), int(successes or 0)
     if zeros:
-        # Counted as 0: in a sum, a 0 changes nothing (but -0.0 + 0.0 = 0.0, as a sum with it gives).
-        total = 0.0 if total is None else float(total) + 0.0
+        # Counted as 0: in a sum, a 0 changes nothing (the sum starts at 0.0 anyway, see `_mean`).
+        total = 0.0 if total is None else total
         low, high = (0.0, 0.0) if low is None else (min(float(low), 0.0), max(float(high), 0.0))
         scored += zeros
         successes += zeros if threshold <= 0.0 else 0
@@ -207,7 +200,7 @@ def job_summary(conn: Connection, account: str, job_id: str, threshold: float, l
         "counted": n_counted,
         "excluded": excluded,
         "scored": scored,
-        "mean_reward": float(total) / scored if scored else None,
+        "mean_reward": average(total, scored),
         "min_reward": _float(low),
         "max_reward": _float(high),
         "successes": successes,
@@ -220,114 +213,3 @@ def job_summary(conn: Connection, account: str, job_id: str, threshold: float, l
         **_durations(conn, account, job_id, n),
     }
     return Answer(dumps(summary))
-
-
-def _task_columns() -> tuple[Any, ...]:
-    # attempts, counted, scored, the sum of the scored rewards (the mean is sum / scored, as avg()
-    # computes it, and cheaper), successes.
-    attempts, n_counted, scored, _mean, successes = stats_columns(bindparam("threshold", type_=Float))[:5]
-    return (attempts, n_counted, scored, func.sum(counted_reward()), successes)
-
-
-_tasks = select(_t.task_id, *_task_columns()).where(*_scope, _t.task_id.is_not(None))
-# Tasks in task order: one walk of `trajectories_job_scores` from the page's first task.
-_tasks_first = _tasks.group_by(_t.task_id).order_by(_t.task_id).limit(bindparam("n"))
-_tasks_after = (
-    _tasks.where(_t.task_id > bindparam("after")).group_by(_t.task_id).order_by(_t.task_id).limit(bindparam("n"))
-)
-# A cursor may name any position up to 2**63 - 1: bound as a bigint, which PostgreSQL compares with
-# the int column (as an int it refuses values past 2**31 - 1).
-_untasked = (
-    select(_t.id, *_task_columns(), _t.seq)
-    .where(*_scope, _t.task_id.is_(None), _t.seq > bindparam("after_seq", type_=BigInteger))
-    .group_by(_t.seq, _t.id)
-    .order_by(_t.seq)
-    .limit(bindparam("n"))
-)
-
-
-class TaskRow(NamedTuple):
-    """One unit of a job's per-task aggregates (a task, or a trajectory without one) and its position."""
-
-    task_id: str | None
-    trajectory_id: str | None
-    attempts: int
-    counted: int
-    scored: int
-    mean_reward: float | None
-    successes: int
-    position: str | int
-    """Its task id, or for a trajectory without a task its `seq` (see `task_units`)."""
-
-    def json(self) -> str:
-        """As the `/tasks` page lists it (what `dumps` of `item()` gives, several times faster)."""
-        return (
-            f'{{"task_id":{_json_text(self.task_id)},"trajectory_id":{_json_text(self.trajectory_id)},'
-            f'"attempts":{self.attempts},"counted":{self.counted},"scored":{self.scored},'
-            f'"mean_reward":{_json_number(self.mean_reward)},"successes":{self.successes}}}'
-        )
-
-    def item(self) -> dict[str, Any]:
-        """As a dict: the fields of the `/tasks` item."""
-        return {k: v for k, v in zip(self._fields, self, strict=False) if k != "position"}
-
-
-def _json_text(value: str | None) -> str:
-    return "null" if value is None else encode_basestring(value)
-
-
-def _json_number(value: float | None) -> str:
-    # repr is how json writes a float; dumps refuses what is not a number in JSON.
-    return "null" if value is None else repr(value) if math.isfinite(value) else dumps(value)
-
-
-def _task_row(task_id: str | None, trajectory_id: str | None, row: Any, position: str | int) -> TaskRow:
-    attempts, n_counted, scored, total, successes = row
-    scored = int(scored)
-    mean = float(total) / scored if scored else None
-    return TaskRow(
-        task_id, trajectory_id, int(attempts), int(n_counted or 0), scored, mean, int(successes or 0), position
-    )
-
-
-def task_units(
-    conn: Connection, account: str, job_id: str, threshold: float, after: str | int | None, limit: int
-) -> tuple[list[TaskRow], str | int | None]:
-    """Up to `limit` per-task rows after the position `after`, and the position of the last one.
-
-    Positions: a task id (str), after that task (tasks in `task_id` order); an int, after that `seq`
-    among the trajectories without a task (in `seq` order, which follow the tasks). Each page is an
-    index range scan of `trajectories_job_scores`, never the whole job.
-    """
-    params: dict[str, Any] = {"account": account, "job_id": job_id, "threshold": threshold}
-    units: list[TaskRow] = []
-    if not isinstance(after, int):
-        query = _tasks_first if after is None else _tasks_after
-        rows = conn.execute(query, {**params, "after": after, "n": limit + 1})
-        units = [_task_row(r[0], None, r[1:], r[0]) for r in rows]
-    if len(units) <= limit:
-        seq = after if isinstance(after, int) else 0
-        rows = conn.execute(_untasked, {**params, "after_seq": seq, "n": limit + 1 - len(units)})
-        units += [_task_row(None, r[0], r[1:-1], int(r[-1])) for r in rows]
-    more = len(units) > limit
-    page = units[:limit]
-    return page, page[-1].position if more else None
-
-
-def task_rows(
-    conn: Connection, account: str, job_id: str, threshold: float, after: str | int | None, limit: int
-) -> tuple[list[dict[str, Any]], str | int | None]:
-    """`task_units` as dicts (the `/tasks` items)."""
-    units, last = task_units(conn, account, job_id, threshold, after, limit)
-    return [unit.item() for unit in units], last
-
-
-def task_page(
-    conn: Connection, account: str, job_id: str, threshold: float, limit: int, cursor: str | None, lease: float
-) -> Answer:
-    """One page of the job's per-task aggregates, with the cursor of the next (`task_rows`)."""
-    if _job_state(conn, account, job_id, lease):
-        return Answer(None, expired=True)
-    units, last = task_units(conn, account, job_id, threshold, decode_task_cursor(cursor), limit)
-    next_cursor = None if last is None else encode_task_cursor(last)
-    return Answer(f'{{"items":[{",".join(unit.json() for unit in units)}],"next_cursor":{dumps(next_cursor)}}}')
