@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ANALYSIS_EXTRA",
     "TaskUnits",
+    "both",
     "iter_tasks",
     "job_summary",
     "require_stats",
@@ -204,18 +205,25 @@ async def iter_tasks(
             yield task
 
 
-async def task_units(job: Job, settings: Settings, api_key: str | None, threshold: float, page_size: int) -> TaskUnits:
-    """The job's per-task aggregates as columns: the server's `/tasks`, or added up from its trajectories."""
+async def task_units(
+    job: Job | str, settings: Settings, api_key: str | None, threshold: float, page_size: int
+) -> TaskUnits:
+    """The per-task aggregates of a job (or a job id) as columns: the server's `/tasks`, or added up
+    from its trajectories (the job is loaded then: NotFoundError if there is none)."""
     try:
-        return await _server_units(settings, job.id, threshold, page_size)
+        return await _server_units(settings, job if isinstance(job, str) else job.id, threshold, page_size)
     except NotFoundError:
-        # No such endpoint (or no such job: then reading its trajectories says so).
+        # No such endpoint (or no such job: then loading it, or reading its trajectories, says so).
+        if isinstance(job, str):
+            from hud.job import load_job
+
+            job = await load_job(job, api_key)
         return TaskUnits.of_stats((await _fallback(job, api_key, threshold)).task_stats())
 
 
-async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
-    """Both at once; an error of either is raised as awaiting one after the other would raise it,
-    the other cancelled."""
+async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """The results of both, run at once. An error comes out as itself, not in a group (the first's
+    if both fail), and the other is cancelled; so does a cancellation of the caller."""
     one, two = asyncio.ensure_future(first), asyncio.ensure_future(second)
     try:
         return await one, await two
@@ -231,7 +239,7 @@ async def job_summary(
 ) -> JobSummary:
     """The job's summary with task-level intervals (see `Job.summary`): both aggregates at once."""
     try:
-        summary, units = await _both(
+        summary, units = await both(
             _api.get_job_summary(settings, JobSummary, job.id, success_threshold=threshold),
             _server_units(settings, job.id, threshold, page_size),
         )

@@ -6,16 +6,16 @@ the statistics to `hud._stats` (numpy, scipy: the extra `hud[analysis]`).
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from hud._analysis import TaskUnits, require_stats, task_units
+from hud._analysis import TaskUnits, both, require_stats, task_units
 from hud._constants import TASK_PAGE_SIZE
 from hud._summary import TaskStats
 from hud._validate import check_confidence, check_id, check_threshold
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD
+from hud.settings import settings_for
 
 if TYPE_CHECKING:
     from hud.job import Job
@@ -164,11 +164,13 @@ async def compare(
     require_stats("compare()")  # before any request: say what to install first
     threshold = check_threshold(success_threshold)
     check_confidence(confidence)
-    from hud.job import load_job, settings_of
+    from hud.job import settings_of
 
     async def units(target: Job | str) -> tuple[str, TaskUnits]:
-        job = await load_job(check_id(target, "job id"), api_key) if isinstance(target, str) else target
-        return job.id, await task_units(job, settings_of(job, api_key), api_key, threshold, TASK_PAGE_SIZE)
+        if isinstance(target, str):  # its listing says whether there is such a job: no getJob first
+            job_id = check_id(target, "job id")
+            return job_id, await task_units(job_id, settings_for(api_key), api_key, threshold, TASK_PAGE_SIZE)
+        return target.id, await task_units(target, settings_of(target, api_key), api_key, threshold, TASK_PAGE_SIZE)
 
-    (id_a, tasks_a), (id_b, tasks_b) = await asyncio.gather(units(a), units(b))
+    (id_a, tasks_a), (id_b, tasks_b) = await both(units(a), units(b))
     return comparison_of(id_a, id_b, tasks_a, tasks_b, threshold, confidence)

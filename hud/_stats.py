@@ -219,8 +219,9 @@ def compare_columns(a: TaskColumns, b: TaskColumns, confidence: float) -> dict[s
     sd = float(np.std(diffs, ddof=1)) if diffs.size >= 2 else 0.0
     scored_ids = [k for k, s in zip(both, scored.tolist(), strict=True) if s]
     # Largest change first, then by task id: a stable sort of tasks already in task order.
-    order = np.argsort(-np.abs(diffs), kind="stable").tolist()
-    changed = [(scored_ids[i], d) for i, d in zip(order, diffs[order].tolist(), strict=True) if d]
+    order = np.argsort(-np.abs(diffs), kind="stable")
+    improved = [scored_ids[i] for i in order[diffs[order] > 0].tolist()]
+    regressed = [scored_ids[i] for i in order[diffs[order] < 0].tolist()]
     return {
         "confidence": confidence,
         "tasks_paired": len(both),
@@ -237,8 +238,8 @@ def compare_columns(a: TaskColumns, b: TaskColumns, confidence: float) -> dict[s
         "mcnemar_p": mcnemar_p(2 * wins_a > counted_a, 2 * wins_b > counted_b),
         "correlation": correlation,
         "mde": minimum_detectable_effect(sd, int(diffs.size)),
-        "improved": [k for k, d in changed if d > 0],
-        "regressed": [k for k, d in changed if d < 0],
+        "improved": improved,
+        "regressed": regressed,
         "paired": (both, _nan_to_none(mean_a), _nan_to_none(mean_b), rate_a.tolist(), rate_b.tolist()),
     }
 
