@@ -1,8 +1,9 @@
 """Bench-only bulk loader: jobs with many trajectories, written straight into the server's tables.
 
 Going through the API would take minutes for 100,000 trajectories; this writes the same rows the
-server writes when environments close (`jobs`, `trajectories`, `steps`; no `environments` rows,
-which reading trajectories never touches), through the server's own engine and table definitions.
+server writes when environments close (`jobs`, `trajectories`, `steps`; `environments` rows only
+when asked, for `hud sync`, which lists them: reading trajectories never touches them), through the
+server's own engine and table definitions.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert
 
 from hud.server._db import get_engine, write_engine
-from hud.server._tables import jobs, steps, trajectories
+from hud.server._tables import environments, jobs, steps, trajectories
 
 __all__ = ["load_job"]
 
@@ -34,8 +35,14 @@ def _step_text(i: int, when: str) -> str:
     )
 
 
-def load_job(database_url: str, account: str, *, trajectories_n: int, steps_n: int) -> str:
-    """Create a job of `account` with `trajectories_n` trajectories of `steps_n` steps each; its id."""
+def load_job(
+    database_url: str, account: str, *, trajectories_n: int, steps_n: int, with_environments: bool = False
+) -> str:
+    """Create a job of `account` with `trajectories_n` trajectories of `steps_n` steps each; its id.
+
+    `with_environments`: also the closed environments they came from, and each trajectory's task,
+    gym and closing time, as a job recorded through the API has them.
+    """
     engine = write_engine(get_engine(database_url))
     when = datetime.now(UTC).isoformat()
     job_id = str(uuid.uuid4())
@@ -74,10 +81,32 @@ def load_job(database_url: str, account: str, *, trajectories_n: int, steps_n: i
                         "created_at": when,
                         "size_bytes": sum(step_sizes) + len("ok"),
                         "max_step_bytes": max(step_sizes, default=0),
+                        **(
+                            {"task_id": f"task-{(start + i) % 100}", "gym_id": "bench-gym", "closed_at": when}
+                            if with_environments
+                            else {}
+                        ),
                     }
-                    for env_id in ids
+                    for i, env_id in enumerate(ids)
                 ],
             )
+            if with_environments:
+                conn.execute(
+                    insert(environments),
+                    [
+                        {
+                            "id": env_id,
+                            "account": account,
+                            "job_id": job_id,
+                            "gym_id": "bench-gym",
+                            "task_id": f"task-{(start + i) % 100}",
+                            "step_count": steps_n,
+                            "closed_at": when,
+                            "created_at": when,
+                        }
+                        for i, env_id in enumerate(ids)
+                    ],
+                )
             if steps_n:
                 conn.execute(
                     insert(steps),

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from hud._pool import LIMITS
 
-__all__ = ["Row", "alternate", "log", "ms", "raw_client", "table"]
+__all__ = ["Row", "alternate", "log", "ms", "raw_client", "table", "use_settings"]
 
 
 @dataclass
@@ -63,3 +65,16 @@ async def alternate(
             await fn()
             times[name].append(time.perf_counter() - start)
     return statistics.median(times["sdk"]), statistics.median(times["raw"])
+
+
+def use_settings(base_url: str | None, api_key: str | None, home: Path) -> None:
+    """Point the SDK's settings at a server, or at the embedded default when both are None."""
+    from hud.settings import get_settings
+
+    for name, value in (("HUD_BASE_URL", base_url), ("HUD_API_KEY", api_key)):
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    os.environ["HUD_HOME"] = str(home)
+    get_settings.cache_clear()

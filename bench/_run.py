@@ -32,9 +32,10 @@ from bench._analysis import analysis_rows, postgres_analysis_rows
 from bench._load import load_job as bulk_load_job
 from bench._loadgen import Generator, choose
 from bench._per_call import per_call_rows
-from bench._rows import Row, alternate, log, ms, raw_client, table
+from bench._rows import Row, alternate, log, ms, raw_client, table, use_settings
 from bench._run_job import run_job_rows
 from bench._servers import Served, cpu_seconds, hud_server, noop_server, postgres_database, rss_mb
+from bench._sync import sync_row
 from hud._constants import TRAJECTORY_PAGE_SIZE
 
 __all__ = ["ROWS", "main"]
@@ -54,6 +55,7 @@ ROWS = (
     "run_job vs gather + semaphore, embedded",
     "run_job vs gather + semaphore, live server",
     "run_job heartbeats",
+    "sync vs replay through the SDK",
     "server pairs/s, SQLite, 1 worker",
     "server RSS after load",
     "server pairs/s, PostgreSQL, 4 vs 1 workers",
@@ -76,26 +78,14 @@ class Sizes:
     run_tasks: int  # run_job rows: no-op tasks per run
     run_concurrency: int
     run_rounds: int
+    sync_trajectories: int  # the job `hud sync` copies (with `steps` steps each)
 
 
 # Python fallback at 8 in flight: httpx's pool itself slows down past ~8 requests in flight on one
 # client (measured against the do-nothing endpoint: 123 pairs/s at 8, 41 at 32, 21 at 64).
 # wrk at 16 connections on one thread: enough to keep 1 to 4 server workers busy on 2 cores.
-FULL = Sizes(2000, 7, 10_000, 10, 100_000, 1000, 3, 3.0, 7, 8, 16, 1000, 50, 7)
-QUICK = Sizes(20, 2, 100, 2, 300, 20, 1, 0.5, 1, 4, 16, 40, 10, 1)
-
-
-def _use(base_url: str | None, api_key: str | None, home: Path) -> None:
-    """Point the SDK's settings at a server, or at the embedded default when both are None."""
-    from hud.settings import get_settings
-
-    for name, value in (("HUD_BASE_URL", base_url), ("HUD_API_KEY", api_key)):
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    os.environ["HUD_HOME"] = str(home)
-    get_settings.cache_clear()
+FULL = Sizes(2000, 7, 10_000, 10, 100_000, 1000, 3, 3.0, 7, 8, 16, 1000, 50, 7, 10_000)
+QUICK = Sizes(20, 2, 100, 2, 300, 20, 1, 0.5, 1, 4, 16, 40, 10, 1, 40)
 
 
 def _post_headers() -> dict[str, str]:
@@ -172,25 +162,25 @@ def _memory_rows(served: Served, api_key: str, jobs: dict[str, tuple[str, int]])
 async def _embedded_vs_http(served: Served, api_key: str, home: Path, sizes: Sizes) -> Row:
     from hud.job import create_job, load_job
 
-    _use(None, None, home)
+    use_settings(None, None, home)
     local = await create_job("bench-embedded")
-    _use(served.base_url, None, home)
+    use_settings(served.base_url, None, home)
     remote = await create_job("bench-loopback", api_key=api_key)
     # Rounds of calls rather than call-by-call pairs: switching between the two reloads the settings.
     n = max(1, sizes.calls // 10)
 
     async def embedded() -> None:
-        _use(None, None, home)
+        use_settings(None, None, home)
         for _ in range(n):
             await load_job(local.id)
 
     async def loopback() -> None:
-        _use(served.base_url, api_key, home)
+        use_settings(served.base_url, api_key, home)
         for _ in range(n):
             await load_job(remote.id)
 
     e, h = await alternate(embedded, loopback, sizes.rounds)
-    _use(served.base_url, api_key, home)
+    use_settings(served.base_url, api_key, home)
     ratio = e / h
     return Row(
         "embedded vs loopback HTTP", f"{ms(e / n)} embedded", f"{ms(h / n)} HTTP", f"{ratio:.3f}x", "< 1x", ratio < 1
@@ -356,7 +346,7 @@ def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
     large = bulk_load_job(database_url, "bench", trajectories_n=sizes.large, steps_n=sizes.steps)
     rows: list[Row] = []
     with hud_server(database_url) as served:
-        _use(served.base_url, key, home)
+        use_settings(served.base_url, key, home)
         log("per-call load_job / create_job")
         rows += per_call_rows(served.base_url, key, small, sizes.calls)
         log("load_trajectories")
@@ -376,10 +366,9 @@ def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
             steps_n=sizes.steps,
             rounds=sizes.rounds,
         )
-        _use(served.base_url, key, home)
         log(f"run_job vs gather + semaphore: {sizes.run_tasks} tasks at {sizes.run_concurrency}, embedded and live")
         rows += run_job_rows(
-            _use,
+            use_settings,
             served,
             key,
             home,
@@ -387,6 +376,8 @@ def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
             concurrency=sizes.run_concurrency,
             rounds=sizes.run_rounds,
         )
+        rows.append(sync_row(served, key, workdir, sizes.sync_trajectories, sizes.steps))
+        use_settings(served.base_url, key, home)
     job_id = bulk_load_job(database_url, "bench", trajectories_n=0, steps_n=0)
     with hud_server(database_url) as served, noop_server() as noop:
         for generator in generators:

@@ -100,14 +100,20 @@ async def main() -> None:
     print(f"job:           {loaded.name} ({loaded.id})")
     print(f"status:        {loaded.status}")
     print(f"trajectories:  {summary.trajectories} ({summary.counted} counted, {summary.steps} steps)")
-    print(f"mean reward:   {summary.mean_reward or 0.0:.3f}")
-    print(f"success rate:  {summary.success_rate or 0.0:.1%}")
+    print(f"mean reward:   {summary.mean_reward or 0.0:.3f}{interval(summary.mean_reward_ci, '.3f')}")
+    print(f"success rate:  {summary.success_rate or 0.0:.1%}{interval(summary.success_rate_ci, '.1%')}")
+    print(f"               (intervals at {summary.confidence or 0.95:.0%} over {summary.tasks} tasks)")
     print(f"errors:        {summary.errors} {summary.by_error_kind}")
     async for t in loaded.iter_trajectories():
         if t.error:
             print(f"  {t.task_id} ({t.id}): [{t.error_kind}] {t.error}")
     print(f"recorded on:   {hud.get_settings().target_description}")
     print(f"\nsee it again:  {hud_command()} jobs show {loaded.id}")
+
+
+def interval(ci: tuple[float, float] | None, spec: str) -> str:
+    """`  (CI 0.214 to 0.619)`, or nothing when there is none (fewer than two tasks)."""
+    return "" if ci is None else f"  (CI {ci[0]:{spec}} to {ci[1]:{spec}})"
 
 
 def hud_command() -> str:

@@ -1,8 +1,9 @@
 """hud: the Python SDK for the HUD Jobs API.
 
 The seed API lives in `hud.job` (`job`, `create_job`, `load_job`, `Job`); environments in `hud.gym`;
-trajectories in `hud.trajectory`; errors in `hud.errors`; settings in `hud.settings`. With no key
-and no base URL configured, everything runs against an embedded local server (see `hud.settings`).
+trajectories in `hud.trajectory`; errors in `hud.errors`; settings in `hud.settings`; `hud.sync` copies
+jobs between stores. With no key and no base URL configured, everything runs against an embedded local
+server (see `hud.settings`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from hud import errors, gym, job, trajectory
 from hud._api import aclose
+from hud._sync import sync
+from hud._sync_report import SyncReport
 from hud.job import Job, create_job, current_job, load_job
 from hud.settings import Settings, get_settings
 from hud.trajectory import Trajectory, TrajectoryStep
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Job",
     "Settings",
+    "SyncReport",
     "Trajectory",
     "TrajectoryStep",
     "__version__",
@@ -33,6 +37,7 @@ __all__ = [
     "gym",
     "job",
     "load_job",
+    "sync",
     "trajectory",
 ]
 

@@ -10,6 +10,7 @@ file that changes with it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -24,6 +25,7 @@ from hud_api import AuthenticatedClient
 from hud_api.api.environments import append_steps as _append_steps
 from hud_api.api.environments import close_environment as _close_environment
 from hud_api.api.environments import create_environment as _create_environment
+from hud_api.api.environments import list_environment_steps as _list_environment_steps
 from hud_api.api.environments import list_job_environments as _list_job_environments
 from hud_api.api.jobs import create_job as _create_job
 from hud_api.api.jobs import get_job as _get_job
@@ -69,10 +71,14 @@ __all__ = [
     "get_job",
     "get_job_summary",
     "get_trajectory",
+    "get_trajectory_json",
     "heartbeat_job",
+    "import_records",
+    "list_environment_steps",
     "list_job_environments",
     "list_job_tasks",
     "list_job_trajectories",
+    "list_job_trajectories_json",
     "list_jobs",
     "new_client",
     "update_job",
@@ -284,6 +290,14 @@ def _parse(model: type[M], response: httpx.Response, operation: str) -> M:
         raise ServerError(200, f"the answer is not a valid {model.__name__}: {problem}", operation=operation) from None
 
 
+def _json(response: httpx.Response, operation: str) -> Any:
+    """An answer's JSON as plain values, for callers that pass it on unchanged (`hud sync`)."""
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        raise ServerError(200, f"the answer is not JSON: {exc}", operation=operation) from None
+
+
 async def create_job(
     settings: Settings,
     model: type[M],
@@ -292,9 +306,16 @@ async def create_job(
     metadata: dict[str, Any] | None,
     gym_id: str | None,
     evalset_id: str | None,
+    job_id: str | None = None,
 ) -> M:
-    """POST /v2/jobs; the new job as `model`."""
-    body = JobCreate(name=name, metadata=_metadata(metadata), gym_id=gym_id, evalset_id=evalset_id)
+    """POST /v2/jobs; the new job as `model` (`job_id`: the id the client chose, an extension)."""
+    body = JobCreate(
+        name=name,
+        metadata=_metadata(metadata),
+        gym_id=gym_id,
+        evalset_id=evalset_id,
+        id=UNSET if job_id is None else job_id,
+    )
     key = _idempotency_key()
     response = await _send(
         "createJob", settings, lambda c: _create_job.asyncio_raw(client=c, body=body, idempotency_key=key)
@@ -423,6 +444,59 @@ async def list_job_trajectories(
     return page, response.headers.get(NEXT_CURSOR_HEADER) or None
 
 
+async def list_job_trajectories_json(
+    settings: Settings, job_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """GET /v2/jobs/{job_id}/trajectories, one page, as plain JSON values (times as the server wrote them)."""
+    response = await _send(
+        "listJobTrajectories",
+        settings,
+        lambda c: _list_job_trajectories.asyncio_raw(
+            job_id, client=c, limit=limit, cursor=UNSET if cursor is None else cursor
+        ),
+    )
+    page = _json(response, "listJobTrajectories")
+    if not isinstance(page, list):
+        raise ServerError(200, "the answer is not a list of trajectories", operation="listJobTrajectories")
+    return page, response.headers.get(NEXT_CURSOR_HEADER) or None
+
+
+async def get_trajectory_json(settings: Settings, trajectory_id: str) -> dict[str, Any]:
+    """GET /v2/trajectories/{trajectory_id}, as plain JSON values."""
+    response = await _send("getTrajectory", settings, lambda c: _get_trajectory.asyncio_raw(trajectory_id, client=c))
+    found: dict[str, Any] = _json(response, "getTrajectory")
+    return found
+
+
+async def list_environment_steps(settings: Settings, env_id: str, *, offset: int, limit: int) -> dict[str, Any]:
+    """GET /v2/environments/{env_id}/steps (extension), one page, as plain JSON values."""
+    response = await _send(
+        "listEnvironmentSteps",
+        settings,
+        lambda c: _list_environment_steps.asyncio_raw(env_id, client=c, offset=offset, limit=limit),
+    )
+    page: dict[str, Any] = _json(response, "listEnvironmentSteps")
+    return page
+
+
+async def import_records(settings: Settings, body: bytes) -> dict[str, Any]:
+    """POST /v2/import (extension) with a body already encoded as JSON; the answer's counts and conflicts.
+
+    The body is sent as the bytes given, not through the generated model: `hud sync` encodes each
+    record once, to keep every batch within the server's limits, and a batch holds up to
+    hundreds of thousands of values that a model would copy twice more.
+    """
+    key = _idempotency_key()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+    response = await _send(
+        "importRecords",
+        settings,
+        lambda c: c.get_async_httpx_client().post("/v2/import", content=body, headers=headers),
+    )
+    result: dict[str, Any] = _json(response, "importRecords")
+    return result
+
+
 async def get_trajectory(settings: Settings, trajectory_id: str) -> Trajectory:
     """GET /v2/trajectories/{trajectory_id}."""
     response = await _send("getTrajectory", settings, lambda c: _get_trajectory.asyncio_raw(trajectory_id, client=c))
@@ -437,9 +511,16 @@ async def create_environment(
     gym_id: str,
     task_id: str | None,
     metadata: dict[str, Any] | None,
+    env_id: str | None = None,
 ) -> M:
-    """POST /v2/create_environment (`run_id` is the job id); the new environment as `model`."""
-    body = EnvironmentCreate(gym_id=gym_id, run_id=run_id, task_id=task_id, metadata=_metadata(metadata))
+    """POST /v2/create_environment (`run_id` is the job id; `env_id`: the id the client chose, an extension)."""
+    body = EnvironmentCreate(
+        gym_id=gym_id,
+        run_id=run_id,
+        task_id=task_id,
+        metadata=_metadata(metadata),
+        id=UNSET if env_id is None else env_id,
+    )
     key = _idempotency_key()
     response = await _send(
         "createEnvironment",

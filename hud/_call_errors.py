@@ -101,7 +101,7 @@ def unreachable(
     if settings.target == "platform":
         fix = "check the network; to use your own `hud server` instead, set HUD_BASE_URL"
     elif settings.target == "server":
-        fix = "check that the server is running (`hud server`) and that HUD_BASE_URL is its address"
+        fix = f"check that the server is running (`hud server`) and that {settings.base_url_from} is its address"
     else:
         fix = "the embedded server failed: see the log above"
     if isinstance(exc, httpx.TimeoutException):

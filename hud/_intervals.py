@@ -2,7 +2,7 @@
 
 Pure functions: t and Wilson intervals, pass@k, the seeded paired bootstrap, McNemar's exact test,
 the minimum detectable effect, the paired t test's p-value. Shared by the SDK and the server's
-dashboard through `hud._stats`; imports nothing of either side (the extra `hud[analysis]`).
+dashboard through `hud._stats`; imports nothing of either side (numpy and scipy: dependencies of hud).
 """
 
 from __future__ import annotations

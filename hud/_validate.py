@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
-from hud._wire import MAX_ERROR_LENGTH, MAX_ID_LENGTH, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_NAME_LENGTH
+from hud._wire import (
+    CLIENT_ID_PATTERN,
+    MAX_ERROR_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_METADATA_BYTES,
+    MAX_METADATA_DEPTH,
+    MAX_NAME_LENGTH,
+)
 from hud.errors import InvalidInputError
 
 __all__ = [
+    "check_client_id",
     "check_confidence",
     "check_id",
     "check_metadata",
@@ -51,6 +60,24 @@ def check_id(value: object, what: str = "id") -> str:
     # Servers decode %2F back to "/" before routing, so such an id would reach another path.
     if "/" in text:
         raise InvalidInputError(f"{what} must not contain '/': pass the id exactly as the server gave it")
+    return text
+
+
+_CLIENT_ID = re.compile(CLIENT_ID_PATTERN)
+
+
+def check_client_id(value: object, what: str = "id") -> str | None:
+    """An id the caller chooses for a new object (None: the server makes one): URL-safe, so it stays the
+    same in every path."""
+    if value is None:
+        return None
+    text = _check_text(what, value, MAX_ID_LENGTH)
+    # fullmatch: `$` would also match before a final newline.
+    if not _CLIENT_ID.fullmatch(text):
+        raise InvalidInputError(
+            f"{what} {text!r} must be letters, digits, '.', '_', ':' and '-', starting with a letter or digit "
+            "(a UUID, say)"
+        )
     return text
 
 

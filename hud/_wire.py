@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 __all__ = [
+    "CLIENT_ID_PATTERN",
     "DEFAULT_JOB_LEASE",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_SUCCESS_THRESHOLD",
@@ -46,6 +47,7 @@ __all__ = [
     "OUTCOMES",
     "REPLAYED_HEADER",
     "SHOULD_RETRY_HEADER",
+    "STEP_PAGE_MAX",
     "TASK_PAGE_DEFAULT",
     "TASK_PAGE_MAX",
     "TRAJECTORY_PAGE_MAX",
@@ -83,6 +85,10 @@ MAX_ERROR_LENGTH = 65536
 MAX_CURSOR_LENGTH = 512
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_STEPS_PER_APPEND = 1000
+#: Steps per page when reading an environment's steps.
+STEP_PAGE_MAX = 1000
+#: An id a client chooses (job, environment): URL-safe, so it stays the same in every path.
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 JOB_PAGE_MAX = 1000
 JOB_PAGE_DEFAULT = 100
 TRAJECTORY_PAGE_MAX = 10000

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from hud import _api
 from hud._lifecycle import keep
-from hud._validate import check_id, check_metadata, check_optional_text, check_reward, error_text
+from hud._validate import check_client_id, check_id, check_metadata, check_optional_text, check_reward, error_text
 from hud._wire import (
     ERROR_KINDS,
     MAX_ACTION_DEPTH,
@@ -285,6 +285,7 @@ async def make(
     metadata: dict[str, Any] | None = None,
     api_key: str | None = None,
     infra_errors: tuple[type[BaseException], ...] = (),
+    id: str | None = None,
 ) -> Environment:
     """Create an environment of `gym`, linked to a job.
 
@@ -300,6 +301,9 @@ async def make(
         infra_errors: Exception types that mean the infrastructure failed, not the agent (a
             provider's rate-limit error, say): a block ended by one closes with `error_kind`
             `infrastructure`, which scores leave out and a resume runs again.
+        id: The environment's id (and its trajectory's), chosen by you (extension of the reference
+            server; a UUID, say): making it again with the same job, gym, task and metadata returns
+            it, with others raises `ConflictError`. None: the server makes one.
     """
     gym_id = check_id(gym, "gym")
     if not isinstance(infra_errors, tuple) or not all(
@@ -320,6 +324,7 @@ async def make(
         gym_id=gym_id,
         task_id=check_optional_text(task_id, "task_id"),
         metadata=check_metadata(metadata),
+        env_id=check_client_id(id),
     )
     return Environment(
         id=created.id,

@@ -39,6 +39,7 @@ from hud._lifecycle import active_job
 from hud._summary import JobSummary, TaskStats
 from hud._terminal import printable
 from hud._validate import (
+    check_client_id,
     check_confidence,
     check_id,
     check_metadata,
@@ -189,7 +190,7 @@ class Job(BaseModel):
         mean and the success rate; `agent` and `timeout` errors count as failures (reward 0 when none
         was given). The server computes the numbers (`/summary`, `/tasks`); against one without those
         endpoints (the platform) they are added up here from the trajectories, a page at a time, to
-        the same result. The task-level intervals need the extra `hud[analysis]`.
+        the same result, task-level intervals included.
 
         Args:
             api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).
@@ -323,6 +324,7 @@ async def create_job(
     metadata: dict[str, Any] | None = None,
     *,
     api_key: str | None = None,
+    id: str | None = None,
 ) -> Job:
     """Create a job.
 
@@ -332,6 +334,9 @@ async def create_job(
         evalset_id: The evaluation set the job runs, if any.
         metadata: A JSON object stored with the job.
         api_key: Overrides HUD_API_KEY for this call.
+        id: The job's id, chosen by you (extension of the reference server; a UUID, say): creating it
+            again with the same fields returns the job, with other fields raises `ConflictError`.
+            None: the server makes one.
 
     Raises:
         InvalidInputError: an argument is refused before sending.
@@ -344,6 +349,7 @@ async def create_job(
         metadata=check_metadata(metadata),
         gym_id=check_optional_text(gym_id, "gym_id"),
         evalset_id=check_optional_text(evalset_id, "evalset_id"),
+        job_id=check_client_id(id),
     )
     return created._keeping(api_key)
 

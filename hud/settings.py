@@ -8,6 +8,8 @@
 | `max_retries` | `HUD_MAX_RETRIES` | 8 |
 | `home` | `HUD_HOME` | `~/.hud` |
 | `heartbeat_interval` (seconds) | `HUD_HEARTBEAT_INTERVAL` | 10 |
+| `sync_to_key` | `HUD_SYNC_TO_KEY` | none: the API key of `hud sync --to` |
+| `sync_from_key` | `HUD_SYNC_FROM_KEY` | none: the API key of `hud sync --from` |
 
 With neither a key nor a base URL the SDK runs the reference server in-process on a SQLite file in
 `home` (the embedded default). A key without a base URL means the HUD platform; both, your server
@@ -21,7 +23,7 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hud._constants import (
@@ -56,8 +58,12 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=20)
     home: Path = Field(default_factory=default_home)
     heartbeat_interval: float = Field(default=DEFAULT_HEARTBEAT_INTERVAL, gt=0)
+    sync_to_key: SecretStr | None = None
+    sync_from_key: SecretStr | None = None
+    # What messages name as the origin of `base_url` (`with_base_url` changes it; `hud sync --to`).
+    _base_url_from: str = PrivateAttr(default="HUD_BASE_URL")
 
-    @field_validator("api_key", mode="before")
+    @field_validator("api_key", "sync_to_key", "sync_from_key", mode="before")
     @classmethod
     def _blank_key_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -99,7 +105,12 @@ class Settings(BaseSettings):
             return f"the embedded local server ({self.database_path}; no HUD_API_KEY or HUD_BASE_URL set)"
         if self.target == "platform":
             return f"the HUD platform at {PLATFORM_BASE_URL} (HUD_API_KEY set without HUD_BASE_URL)"
-        return f"the server at {self.base_url} (HUD_BASE_URL)"
+        return f"the server at {self.base_url} ({self._base_url_from})"
+
+    @property
+    def base_url_from(self) -> str:
+        """What chose the base URL, for messages: `HUD_BASE_URL`, or what `with_base_url` named."""
+        return self._base_url_from
 
     @property
     def resolved_base_url(self) -> str | None:
@@ -112,6 +123,17 @@ class Settings(BaseSettings):
     def database_path(self) -> Path:
         """The embedded default's SQLite file."""
         return self.home / "hud.db"
+
+    def with_base_url(self, base_url: str, named: str) -> Settings:
+        """These settings calling the server at `base_url` (checked as HUD_BASE_URL is), which messages
+        attribute to `named` (an option such as `hud sync --to`).
+
+        Raises:
+            ValueError: `base_url` is not an http(s) URL.
+        """
+        copy = self.model_copy(update={"base_url": self._check_base_url(base_url)})
+        copy._base_url_from = named
+        return copy
 
     def with_api_key(self, api_key: str | None) -> Settings:
         """These settings with `api_key` in place of the configured key; unchanged when it is None."""

@@ -47,6 +47,7 @@ def live_server(
     auth: bool = True,
     max_body_bytes: int | None = None,
     startup_timeout: float = 30.0,
+    extra: list[str] | None = None,
 ) -> Iterator[str]:
     """Runs `hud server` (a real uvicorn subprocess) on a free loopback port; yields its base URL.
 
@@ -59,6 +60,7 @@ def live_server(
         auth: False passes `--no-auth` (every request acts as the account `local`).
         max_body_bytes: `--max-body-bytes`, or the server's default.
         startup_timeout: Seconds to wait for health before failing.
+        extra: More options (`["--job-lease", "2"]`).
     """
     port = free_port()
     command = [sys.executable, "-m", "hud._cli", "server", "--host", "127.0.0.1", "--port", str(port)]
@@ -67,6 +69,7 @@ def live_server(
         command.append("--no-auth")
     if max_body_bytes is not None:
         command += ["--max-body-bytes", str(max_body_bytes)]
+    command += extra or []
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

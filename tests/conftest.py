@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 import pytest
 import respx
 from _payloads import API_KEY, BASE_URL
+from _servers import live_server
 
 import hud
+from hud.server import create_key, dispose
 from hud.settings import get_settings
 
 # Read before any fixture clears HUD_* variables.
@@ -87,3 +90,19 @@ def sdk_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(asyncio, "sleep", sleep)
     return slept
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A live `hud server` on SQLite shared by a module's tests: (base URL, database URL)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('team') / 'team.db'}"
+    with live_server(url) as base_url:
+        yield base_url, url
+    dispose(url)
+
+
+@pytest.fixture
+def target(team: tuple[str, str]) -> tuple[str, str]:
+    """(base URL, key of an account of this test's own) on the module's live server (`team`)."""
+    base_url, url = team
+    return base_url, create_key(url, f"acct-{uuid.uuid4().hex[:8]}")

@@ -11,7 +11,7 @@ import hud.job
 def test_hud_exports() -> None:
     assert set(hud.__all__) == {
         "Job", "Settings", "Trajectory", "TrajectoryStep", "__version__", "aclose", "client", "create_job",
-        "current_job", "errors", "get_settings", "gym", "job", "load_job", "trajectory",
+        "current_job", "errors", "get_settings", "gym", "job", "load_job", "trajectory", "sync", "SyncReport",
     }  # fmt: skip
     for name in hud.__all__:
         assert getattr(hud, name) is not None

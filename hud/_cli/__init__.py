@@ -7,6 +7,7 @@ import click
 from hud._cli._jobs import jobs
 from hud._cli._reports import compare_jobs, show_job
 from hud._cli._server import keys, server, ui
+from hud._cli._sync import sync
 
 __all__ = ["main"]
 # Registered on `jobs` where they are defined; named here so that importing the package registers them.
@@ -23,3 +24,4 @@ main.add_command(server)
 main.add_command(keys)
 main.add_command(jobs)
 main.add_command(ui)
+main.add_command(sync)

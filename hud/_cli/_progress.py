@@ -35,6 +35,7 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = is_terminal(self.stream) if enabled is None else enabled and is_terminal(self.stream)
         self.count = 0
+        self.detail = ""
         self._start = time.monotonic()
         self._drawn_at: float | None = None
 
@@ -50,7 +51,13 @@ class Progress:
 
     def advance(self, n: int = 1) -> None:
         """Count `n` more; redraws when due (always the first time)."""
-        self.count += n
+        self.update(self.count + n)
+
+    def update(self, count: int, *, total: int | None = None, detail: str = "") -> None:
+        """Set the count, and the total and a trailing detail (`12.3 MB sent`); redraws when due."""
+        self.count = count
+        self.total = total if total is not None else self.total
+        self.detail = detail
         if not self.enabled:
             return
         now = time.monotonic()
@@ -67,5 +74,7 @@ class Progress:
             text = f"{self.label} [{bar:<30}] {self.count:,}/{self.total:,} {rate}"
         else:
             text = f"{self.label}: {self.count:,} {rate}"
+        if self.detail:
+            text = f"{text.rstrip()}, {self.detail}"
         self.stream.write("\r\x1b[K" + text.rstrip())
         self.stream.flush()

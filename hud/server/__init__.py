@@ -12,11 +12,12 @@ Layout, one module per responsibility (a request goes down this list):
 - `_app.py`: routes and endpoints: authenticate, then parse, then run the operation.
 - `_auth.py`: the bearer key -> account (hashed keys, a one-second cache); `_keys.py` manages keys.
 - `_http.py`: bodies (JSON only, size limit), query parameters, error answers.
-- `_requests.py`: strict JSON (bounded values, off the event loop when large) and the body models.
+- `_requests.py`: strict JSON (bounded values, off the event loop when large) and the body models;
+  `_import_body.py`: the body of `POST /v2/import` (records copied by `hud sync`).
 - `_cursors.py`: paging cursors (positions, in the format openapi.yaml states).
 - `_operations/`: the operations, plain functions on a connection (`jobs`, `environments`,
-  `trajectories`: answers planned from stored sizes and written in pieces of bounded size);
-  `_render.py`: their JSON answers.
+  `trajectories`: answers planned from stored sizes and written in pieces of bounded size; `imports`;
+  `leases` and `scoring` as SQL); `_render.py`: their JSON answers.
 - `_idempotency.py`: Idempotency-Key replay, in the operation's own transaction (large answers kept
   as a reference); expired keys purged in small batches off the request path.
 - `_check.py`: damaged databases: recognised (a 500 no retry can fix), probed (health), checked

@@ -97,8 +97,9 @@ def create_app(
         "/v2/jobs/{job_id}/tasks": {"GET": aggregates.tasks},
         "/v2/trajectories/{trajectory_id}": {"GET": api.get_trajectory},
         "/v2/create_environment": {"POST": api.create_environment},
-        "/v2/environments/{env_id}/steps": {"POST": api.append_steps},
+        "/v2/environments/{env_id}/steps": {"GET": api.list_steps, "POST": api.append_steps},
         "/v2/environments/{env_id}/close": {"POST": api.close_environment},
+        "/v2/import": {"POST": api.import_records},
         "/v2/health": {"GET": api.health},
         "/openapi.yaml": {"GET": api.openapi},
     }

@@ -180,7 +180,12 @@ def job_page(
     view = view or View()
     cutoff = time.time() - lease
     job = conn.execute(
-        select(jobs, expired(cutoff).label("expired")).where(jobs.c.id == job_id, jobs.c.account == account)
+        select(
+            *(c for c in jobs.c if c.name != "status"),
+            # As the API reads it: a job synced here from a store that stopped relaying reads crashed.
+            effective_status(cutoff).label("status"),
+            expired(cutoff).label("expired"),
+        ).where(jobs.c.id == job_id, jobs.c.account == account)
     ).first()
     if job is None:
         raise ApiError(404, "no such job in this account")

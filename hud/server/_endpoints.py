@@ -29,6 +29,7 @@ from hud._wire import (
     MAX_STATUS_LENGTH,
     NEXT_CURSOR_HEADER,
     REPLAYED_HEADER,
+    STEP_PAGE_MAX,
     TRAJECTORY_PAGE_MAX,
 )
 from hud.server._auth import Authenticator
@@ -36,7 +37,8 @@ from hud.server._check import is_damage
 from hud.server._errors import ApiError
 from hud.server._http import JSON, check_query, damaged, error_response, read_body, unexpected
 from hud.server._idempotency import Idempotency, InFlight, Purger, Replay, request_hash
-from hud.server._operations import environments, jobs, trajectories
+from hud.server._import_body import ImportBatch
+from hud.server._operations import environments, imports, jobs, trajectories
 from hud.server._render import dumps
 from hud.server._requests import (
     EnvironmentClose,
@@ -68,6 +70,7 @@ _VISIBLE_ASCII = re.compile(r"[!-~]+")
 _PAGE_PARAMS = frozenset({"limit", "cursor"})
 _LIST_JOBS_PARAMS = frozenset({"limit", "cursor", "status", "name"})
 _LIST_ENVIRONMENTS_PARAMS = frozenset({"limit", "cursor", "state"})
+_STEP_PAGE_PARAMS = frozenset({"offset", "limit"})
 
 
 class Endpoints:
@@ -142,7 +145,7 @@ class Endpoints:
 
     async def create_job(self, request: Request) -> Response:
         async def parse(raw: bytes) -> Op:
-            return functools.partial(jobs.create_job, body=await parse_body(JobCreate, raw))
+            return functools.partial(jobs.create_job, body=await parse_body(JobCreate, raw), lease=self.lease)
 
         return await self._write(request, parse, self._job_replay)
 
@@ -290,6 +293,23 @@ class Endpoints:
             env_id = check_id(request.path_params["env_id"], "env_id")
             texts = environments.step_texts(await parse_body(StepsAppend, raw))
             return functools.partial(environments.append_steps, env_id=env_id, steps=texts)
+
+        return await self._write(request, parse)
+
+    async def list_steps(self, request: Request) -> Response:
+        def build() -> Op:
+            params = request.query_params
+            offset = query_int(params, "offset", low=0, high=2**31 - 1, default=0)
+            limit = query_int(params, "limit", low=1, high=STEP_PAGE_MAX, default=JOB_PAGE_DEFAULT)
+            assert offset is not None and limit is not None
+            env_id = check_id(request.path_params["env_id"], "env_id")
+            return functools.partial(environments.list_steps, env_id=env_id, offset=offset, limit=limit)
+
+        return await self._read(request, build, _STEP_PAGE_PARAMS)
+
+    async def import_records(self, request: Request) -> Response:
+        async def parse(raw: bytes) -> Op:
+            return functools.partial(imports.import_batch, body=await parse_body(ImportBatch, raw))
 
         return await self._write(request, parse)
 

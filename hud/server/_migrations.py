@@ -165,6 +165,15 @@ _V7 = [
 ]
 
 _V8 = [
+    # Sync (extensions): a job copied here by `hud sync` (POST /v2/import) runs elsewhere. `synced_at`:
+    # when an import last wrote it (NULL for a job recorded here); `relayed_heartbeat_at`: its last
+    # heartbeat at the other store, in this server's clock (seconds since the epoch), which this
+    # server's lease reads instead of `heartbeat_at` (the other store's clock, shown as is).
+    "ALTER TABLE jobs ADD COLUMN synced_at TEXT",
+    "ALTER TABLE jobs ADD COLUMN relayed_heartbeat_at DOUBLE PRECISION",
+]
+
+_V9 = [
     # The scoring rule's error kind (`hud._wire.effective_error_kind`: an error recorded without a kind
     # is the agent's), kept by the database itself: computed on read on SQLite (VIRTUAL, which ALTER
     # TABLE can add), stored on PostgreSQL (which has no other kind). Every writer stays as it is.
@@ -181,7 +190,7 @@ _V8 = [
         WHERE effective_error_kind IS NOT NULL""",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 """Migration steps; step i (0-based) takes the schema from version i to version i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -17,6 +17,7 @@ __all__ = [
     "iso_time",
     "job_json",
     "now",
+    "same_json",
     "summary_json",
     "trajectory_head",
     "trajectory_json",
@@ -57,6 +58,8 @@ def job_json(
     status: str,
     error: str | None,
     heartbeat_at: float | None,
+    gym_id: str | None,
+    evalset_id: str | None,
 ) -> dict[str, Any]:
     """A job row (metadata as stored JSON text) as the Job object of the spec."""
     return {
@@ -67,7 +70,20 @@ def job_json(
         "status": status,
         "error": error,
         "heartbeat_at": iso_time(heartbeat_at),
+        "gym_id": gym_id,
+        "evalset_id": evalset_id,
     }
+
+
+def same_json(stored: str | None, value: Any) -> bool:
+    """Whether stored JSON text holds `value`: key order aside, `1` and `1.0` (or `true`) differ."""
+    if stored is None or value is None:
+        return stored is None and value is None
+    return _canonical(json.loads(stored)) == _canonical(value)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 class TrajectoryRow(Protocol):

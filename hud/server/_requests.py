@@ -11,12 +11,14 @@ import json
 import math
 import re
 import threading
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from hud._wire import (
+    CLIENT_ID_PATTERN,
     ERROR_KINDS,
     MAX_ERROR_LENGTH,
     MAX_ID_LENGTH,
@@ -144,9 +146,17 @@ _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d
 
 
 def _date_time(text: str) -> str:
-    if not _RFC3339.fullmatch(text):
-        raise ValueError("must be an RFC 3339 date-time such as 2025-01-31T12:00:00Z")
-    return text
+    # The shape, then the values: 12:99 or February 30 has the shape. A leap second (:60) is valid
+    # RFC 3339, which Python's datetime cannot hold: it is checked as :59 and stored as given.
+    if _RFC3339.fullmatch(text):
+        checked = text[:17] + "59" + text[19:] if text[17:19] == "60" else text
+        try:
+            datetime.fromisoformat(checked.replace("z", "Z").replace("t", "T"))
+        except ValueError:
+            pass
+        else:
+            return text
+    raise ValueError("must be an RFC 3339 date-time such as 2025-01-31T12:00:00Z")
 
 
 def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
@@ -163,9 +173,12 @@ def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
 Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_no_nul)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_nul)]
+#: An id a client chooses (openapi.yaml `ClientId`): it must stay the same in every URL.
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=CLIENT_ID_PATTERN)]
 Status = Annotated[str, StringConstraints(min_length=1, max_length=MAX_STATUS_LENGTH), AfterValidator(_no_nul)]
 JobError = Annotated[str, StringConstraints(max_length=MAX_ERROR_LENGTH), AfterValidator(_no_nul)]
 DateTime = Annotated[str, AfterValidator(_date_time)]
+Logs = Annotated[str, StringConstraints(max_length=MAX_LOGS_LENGTH), AfterValidator(_no_nul)]
 JsonObject = dict[str, Any]
 Metadata = Annotated[JsonObject, AfterValidator(_metadata_size)]
 
@@ -178,6 +191,7 @@ class _Body(BaseModel):
 class JobCreate(_Body):
     """The body of `POST /v2/jobs`."""
 
+    id: ClientId | None = None
     name: Name
     metadata: Metadata | None = None
     gym_id: Id | None = None
@@ -212,6 +226,7 @@ class EnvironmentCreate(_Body):
     sends `"gym_id": null`.
     """
 
+    id: ClientId | None = None
     run_id: Id | None = None
     gym_id: Id | None
     task_id: Id | None = None
@@ -231,7 +246,7 @@ class EnvironmentClose(_Body):
     """The optional body of `POST /v2/environments/{env_id}/close`."""
 
     reward: Annotated[float, Field(allow_inf_nan=False)] | None = None
-    logs: Annotated[str, StringConstraints(max_length=MAX_LOGS_LENGTH), AfterValidator(_no_nul)] | None = None
+    logs: Logs | None = None
     error: JobError | None = None
     error_kind: ErrorKind | None = None
 

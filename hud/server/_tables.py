@@ -47,6 +47,8 @@ jobs = Table(
     Column("created_at", Text, nullable=False),
     Column("error", Text),
     Column("heartbeat_at", Float),
+    Column("synced_at", Text),
+    Column("relayed_heartbeat_at", Float),
 )
 
 #: What `environments.gym_id` holds for an environment created with `"gym_id": null`. The column is

@@ -140,9 +140,15 @@ class FaultProxy:
     async def _forward(self, head: bytes, body: bytes) -> bytes:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         try:
-            writer.write(head + body)
-            await writer.drain()
-            answer = await reader.read()  # the server closes after one answer: we asked it to
+            # Read while writing, as a real proxy does: a server may answer before it has read the whole
+            # body (a 413) and close, and the answer must be read before the reset discards it.
+            answering = asyncio.ensure_future(_read_all(reader))  # it closes after one answer: we asked it to
+            try:
+                writer.write(head + body)
+                await writer.drain()
+            except ConnectionError:
+                pass
+            answer = await answering
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError):
@@ -150,6 +156,16 @@ class FaultProxy:
         answer_head, _, answer_body = answer.partition(b"\r\n\r\n")
         lines = [line for line in answer_head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
         return b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + answer_body
+
+
+async def _read_all(reader: asyncio.StreamReader) -> bytes:
+    """Everything until the server closes, kept when the close is a reset (it answered early and closed
+    with part of the body unread: a 413)."""
+    chunks: list[bytes] = []
+    with contextlib.suppress(ConnectionError):
+        while chunk := await reader.read(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes, bytes | None] | None:

@@ -1,5 +1,5 @@
 """How the aggregates are read: the scoring rule's error kind as a column the database computes, the
-indexes the summary and `/tasks` walk instead of the table (migration step 8), and `/tasks` written as
+indexes the summary and `/tasks` walk instead of the table (migration step 9), and `/tasks` written as
 JSON text directly, byte for byte what `json.dumps` would write."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _T = trajectories.c
 
 
 def _row(job_id: str, n: int, reward: float | None, error: str | None, kind: str | None) -> dict[str, object]:
-    # As a server before step 8 wrote them (no effective_error_kind: the column did not exist).
+    # As a server before step 9 wrote them (no effective_error_kind: the column did not exist).
     at = f"2026-01-01T00:00:{n:02d}+00:00"
     return {
         "id": f"t-{job_id}-{n}",
@@ -52,7 +52,7 @@ OLD_ROWS = [
 
 
 @pytest.mark.parametrize("where", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def test_rows_written_before_step_8_are_scored_by_the_computed_kind(
+async def test_rows_written_before_the_computed_kind_are_scored_by_it(
     where: str, request: pytest.FixtureRequest
 ) -> None:
     url = request.getfixturevalue("postgres_db" if where == "postgres" else "db_url")

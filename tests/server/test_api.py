@@ -19,8 +19,19 @@ REPO_SPEC = (Path(__file__).resolve().parents[2] / "openapi.yaml").read_bytes()
 
 async def test_create_and_get_job(api: Api) -> None:
     job = await api.job("eval", metadata={"agent": "v2", "nested": {"a": [1, 2.5, None]}}, gym_id="g", evalset_id="e")
-    assert set(job) == {"id", "name", "metadata", "created_at", "status", "error", "heartbeat_at"}
+    assert set(job) == {
+        "id",
+        "name",
+        "metadata",
+        "created_at",
+        "status",
+        "error",
+        "heartbeat_at",
+        "gym_id",
+        "evalset_id",
+    }
     assert job["error"] is None and job["heartbeat_at"] is None
+    assert (job["gym_id"], job["evalset_id"]) == ("g", "e")
     assert job["name"] == "eval"
     assert job["metadata"] == {"agent": "v2", "nested": {"a": [1, 2.5, None]}}
     assert job["status"] == "created"

@@ -10,6 +10,15 @@ from .environment_page import EnvironmentPage
 from .error import Error
 from .error_kind import ErrorKind
 from .health import Health
+from .import_batch import ImportBatch
+from .import_close import ImportClose
+from .import_conflict import ImportConflict
+from .import_conflict_kind import ImportConflictKind
+from .import_counts import ImportCounts
+from .import_environment import ImportEnvironment
+from .import_job import ImportJob
+from .import_result import ImportResult
+from .import_steps import ImportSteps
 from .job import Job
 from .job_create import JobCreate
 from .job_page import JobPage
@@ -20,6 +29,7 @@ from .job_update import JobUpdate
 from .job_update_metadata_merge import JobUpdateMetadataMerge
 from .list_job_environments_state import ListJobEnvironmentsState
 from .metadata_type_0 import MetadataType0
+from .step_page import StepPage
 from .steps_append import StepsAppend
 from .steps_appended import StepsAppended
 from .task_page import TaskPage
@@ -39,6 +49,15 @@ __all__ = (
     "Error",
     "ErrorKind",
     "Health",
+    "ImportBatch",
+    "ImportClose",
+    "ImportConflict",
+    "ImportConflictKind",
+    "ImportCounts",
+    "ImportEnvironment",
+    "ImportJob",
+    "ImportResult",
+    "ImportSteps",
     "Job",
     "JobCreate",
     "JobPage",
@@ -49,6 +68,7 @@ __all__ = (
     "JobUpdateMetadataMerge",
     "ListJobEnvironmentsState",
     "MetadataType0",
+    "StepPage",
     "StepsAppend",
     "StepsAppended",
     "TaskPage",

@@ -21,6 +21,8 @@ class EnvironmentCreate:
     """ The gym's id. Required, but may be null (hud-python 0.2's `RemoteClient.create` sends
     `"gym_id": null` when it is given no gym): the environment then has no gym.
      """
+    id: None | str | Unset = UNSET
+    """ **Extension.** The environment's id, chosen by the client; the server makes one when left out or null. """
     run_id: None | str | Unset = UNSET
     """ The id of the job this environment runs for, or null for none. """
     task_id: None | str | Unset = UNSET
@@ -34,6 +36,12 @@ class EnvironmentCreate:
 
         gym_id: None | str
         gym_id = self.gym_id
+
+        id: None | str | Unset
+        if isinstance(self.id, Unset):
+            id = UNSET
+        else:
+            id = self.id
 
         run_id: None | str | Unset
         if isinstance(self.run_id, Unset):
@@ -62,6 +70,8 @@ class EnvironmentCreate:
                 "gym_id": gym_id,
             }
         )
+        if id is not UNSET:
+            field_dict["id"] = id
         if run_id is not UNSET:
             field_dict["run_id"] = run_id
         if task_id is not UNSET:
@@ -83,6 +93,15 @@ class EnvironmentCreate:
             return cast(None | str, data)
 
         gym_id = _parse_gym_id(d.pop("gym_id"))
+
+        def _parse_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        id = _parse_id(d.pop("id", UNSET))
 
         def _parse_run_id(data: object) -> None | str | Unset:
             if data is None:
@@ -121,6 +140,7 @@ class EnvironmentCreate:
 
         environment_create = cls(
             gym_id=gym_id,
+            id=id,
             run_id=run_id,
             task_id=task_id,
             metadata=metadata,

@@ -36,6 +36,10 @@ class Job:
     """ **Extension.** Why the job failed, when it did; null otherwise. """
     heartbeat_at: datetime.datetime | None | Unset = UNSET
     """ **Extension.** When the job's last heartbeat arrived; null if it never had one. """
+    gym_id: None | str | Unset = UNSET
+    """ **Extension.** The gym given when the job was created. """
+    evalset_id: None | str | Unset = UNSET
+    """ **Extension.** The evalset given when the job was created. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +75,18 @@ class Job:
         else:
             heartbeat_at = self.heartbeat_at
 
+        gym_id: None | str | Unset
+        if isinstance(self.gym_id, Unset):
+            gym_id = UNSET
+        else:
+            gym_id = self.gym_id
+
+        evalset_id: None | str | Unset
+        if isinstance(self.evalset_id, Unset):
+            evalset_id = UNSET
+        else:
+            evalset_id = self.evalset_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -87,6 +103,10 @@ class Job:
             field_dict["error"] = error
         if heartbeat_at is not UNSET:
             field_dict["heartbeat_at"] = heartbeat_at
+        if gym_id is not UNSET:
+            field_dict["gym_id"] = gym_id
+        if evalset_id is not UNSET:
+            field_dict["evalset_id"] = evalset_id
 
         return field_dict
 
@@ -146,6 +166,24 @@ class Job:
 
         heartbeat_at = _parse_heartbeat_at(d.pop("heartbeat_at", UNSET))
 
+        def _parse_gym_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        gym_id = _parse_gym_id(d.pop("gym_id", UNSET))
+
+        def _parse_evalset_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        evalset_id = _parse_evalset_id(d.pop("evalset_id", UNSET))
+
         job = cls(
             id=id,
             name=name,
@@ -154,6 +192,8 @@ class Job:
             metadata=metadata,
             error=error,
             heartbeat_at=heartbeat_at,
+            gym_id=gym_id,
+            evalset_id=evalset_id,
         )
 
         job.additional_properties = d

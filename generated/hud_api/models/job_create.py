@@ -18,6 +18,8 @@ T = TypeVar("T", bound="JobCreate")
 @_attrs_define
 class JobCreate:
     name: str
+    id: None | str | Unset = UNSET
+    """ **Extension.** The job's id, chosen by the client; the server makes one when left out or null. """
     metadata: MetadataType0 | None | Unset = UNSET
     """ Free-form JSON object. **Extension (limits of this server):** at most 1 MiB (1,048,576 bytes)
     as compact UTF-8 JSON, and the whole request body nests at most 64 levels deep; more answers 422.
@@ -29,6 +31,12 @@ class JobCreate:
         from ..models.metadata_type_0 import MetadataType0
 
         name = self.name
+
+        id: None | str | Unset
+        if isinstance(self.id, Unset):
+            id = UNSET
+        else:
+            id = self.id
 
         metadata: dict[str, Any] | None | Unset
         if isinstance(self.metadata, Unset):
@@ -57,6 +65,8 @@ class JobCreate:
                 "name": name,
             }
         )
+        if id is not UNSET:
+            field_dict["id"] = id
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
         if gym_id is not UNSET:
@@ -72,6 +82,15 @@ class JobCreate:
 
         d = dict(src_dict)
         name = d.pop("name")
+
+        def _parse_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        id = _parse_id(d.pop("id", UNSET))
 
         def _parse_metadata(data: object) -> MetadataType0 | None | Unset:
             if data is None:
@@ -110,6 +129,7 @@ class JobCreate:
 
         job_create = cls(
             name=name,
+            id=id,
             metadata=metadata,
             gym_id=gym_id,
             evalset_id=evalset_id,

@@ -38,15 +38,7 @@ class TrajectorySummary:
      """
     created_at: datetime.datetime | None | Unset = UNSET
     closed_at: datetime.datetime | None | Unset = UNSET
-    error_kind: ErrorKind | Unset = UNSET
-    """ **Extension.** Why a trajectory ended in error. `agent`: the agent's code raised; `timeout`: its
-    time ran out; `infrastructure`: creating or talking to the environment or the server failed (or
-    an exception the user declared as such); `cancelled`: the run or its job was cancelled;
-    `crashed`: the process running it died (its job's lease ran out). `infrastructure`, `cancelled`
-    and `crashed` trajectories are excluded from means and success rates; `agent` and `timeout`
-    count as failures (reward 0 when none was given). A trajectory with an `error` but no
-    `error_kind` counts as `agent`.
-     """
+    error_kind: ErrorKind | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,8 +102,12 @@ class TrajectorySummary:
         else:
             closed_at = self.closed_at
 
-        error_kind: str | Unset = UNSET
-        if not isinstance(self.error_kind, Unset):
+        error_kind: None | str | Unset
+        if isinstance(self.error_kind, Unset):
+            error_kind = UNSET
+        elif isinstance(self.error_kind, str):
+            error_kind = self.error_kind
+        else:
             error_kind = self.error_kind
 
         field_dict: dict[str, Any] = {}
@@ -248,12 +244,22 @@ class TrajectorySummary:
 
         closed_at = _parse_closed_at(d.pop("closed_at", UNSET))
 
-        _error_kind = d.pop("error_kind", UNSET)
-        error_kind: ErrorKind | Unset
-        if isinstance(_error_kind, Unset):
-            error_kind = UNSET
-        else:
-            error_kind = check_error_kind(_error_kind)
+        def _parse_error_kind(data: object) -> ErrorKind | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                error_kind_type_0 = check_error_kind(data)
+
+                return error_kind_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ErrorKind | None | Unset, data)
+
+        error_kind = _parse_error_kind(d.pop("error_kind", UNSET))
 
         trajectory_summary = cls(
             id=id,

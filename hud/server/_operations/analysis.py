@@ -1,7 +1,7 @@
 """A job's summary, computed by the database (its per-task numbers: `tasks.py`).
 
 Both apply the scoring rule of `hud._wire` through `scoring.py`, with the success threshold the
-caller gives, and read the indexes of migration step 8, never the table's rows.
+caller gives, and read the indexes of migration step 9, never the table's rows.
 """
 
 from __future__ import annotations

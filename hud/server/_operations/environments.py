@@ -12,9 +12,9 @@ from sqlalchemy import Connection, bindparam, case, select, update
 from hud._wire import MAX_ENVIRONMENT_BYTES, MAX_ENVIRONMENT_STEPS, MAX_STEP_BYTES
 from hud.server._cursors import decode_cursor, encode_cursor
 from hud.server._errors import ApiError, NotFound
-from hud.server._operations.jobs import job_exists
+from hud.server._operations.jobs import check_replay, job_exists
 from hud.server._operations.leases import expired
-from hud.server._render import TRAJECTORY_COLUMNS, TrajectoryHead, dumps, duration, now, summary_json
+from hud.server._render import TRAJECTORY_COLUMNS, TrajectoryHead, dumps, duration, now, same_json, summary_json
 from hud.server._requests import EnvironmentClose, EnvironmentCreate, StepsAppend
 from hud.server._sql import Statement
 from hud.server._tables import NO_GYM, environments, jobs, steps, stored_gym, trajectories
@@ -28,11 +28,15 @@ __all__ = [
     "create_environment",
     "environment_answer",
     "list_environments",
+    "list_steps",
     "step_texts",
 ]
 
 _insert_env = Statement(environments.insert())
 _e = environments.c
+_env_identity = Statement(
+    select(_e.account, _e.job_id, _e.gym_id, _e.task_id, _e.metadata).where(_e.id == bindparam("id"))
+)
 _env_state = Statement(
     select(_e.closed_at, _e.step_count, _e.step_bytes).where(
         _e.id == bindparam("id"), _e.account == bindparam("account")
@@ -84,11 +88,22 @@ _job_state = Statement(
 
 
 def create_environment(conn: Connection, account: str, body: EnvironmentCreate) -> str:
-    """Opens an environment, linked to the job `run_id` when given (404 when the account has no such job)."""
+    """Opens an environment, linked to the job `run_id` when given (404 when the account has no such job).
+
+    With the client's `id`, a repeat of the same create is a replay; the same id with other content,
+    or another account's, answers 409.
+    """
     run_id = body.run_id
+    if body.id is not None:
+        existing = _env_identity.one(conn, {"id": body.id})
+        if existing is not None:
+            owner, job_id, gym_id, task_id, metadata = existing
+            same = (job_id, stored_gym(gym_id), task_id) == (run_id, body.gym_id, body.task_id)
+            check_replay("environment", body.id, owner == account, same and same_json(metadata, body.metadata))
+            return dumps({"id": body.id, "metadata": body.metadata})
     if run_id is not None and not job_exists(conn, account, run_id):
         raise NotFound("job (run_id)", run_id)
-    env_id = str(uuid.uuid4())
+    env_id = body.id or str(uuid.uuid4())
     _insert_env.run(
         conn,
         {
@@ -168,6 +183,30 @@ def append_steps(conn: Connection, account: str, env_id: str, steps: StepTexts) 
 
 def _octets(text: str | None) -> int:
     return 0 if text is None else len(text.encode("utf-8"))
+
+
+_step_count = Statement(select(_e.step_count).where(_e.id == bindparam("id"), _e.account == bindparam("account")))
+# A bound LIMIT is not a named bindparam to `Statement`: this read runs through SQLAlchemy.
+_steps_from = (
+    select(steps.c.data)
+    .where(steps.c.env_id == bindparam("env_id"), steps.c.position >= bindparam("offset"))
+    .order_by(steps.c.position)
+    .limit(bindparam("n"))
+)
+
+
+def list_steps(conn: Connection, account: str, env_id: str, offset: int, limit: int) -> str:
+    """Up to `limit` of an environment's steps from position `offset`, with its step count (404 if unknown)."""
+    found = _step_count.one(conn, {"id": env_id, "account": account})
+    if found is None:
+        raise NotFound("environment", env_id)
+    count = int(found[0])
+    texts = (
+        [data for (data,) in conn.execute(_steps_from, {"env_id": env_id, "offset": offset, "n": limit})]
+        if offset < count
+        else []
+    )
+    return f'{{"id":{dumps(env_id)},"step_count":{count},"offset":{offset},"steps":[{",".join(texts)}]}}'
 
 
 def close_environment(conn: Connection, account: str, env_id: str, body: EnvironmentClose) -> str:

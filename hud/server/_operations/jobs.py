@@ -1,4 +1,4 @@
-"""Job operations: create, get, update, list, heartbeat."""
+"""Job operations: create (with a client's id too), get, update, list, heartbeat."""
 
 from __future__ import annotations
 
@@ -7,18 +7,25 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, null, or_, select, update
 
 from hud._wire import JOB_PAGE_MAX_BYTES, MAX_METADATA_BYTES
 from hud.server._cursors import decode_cursor, encode_cursor
 from hud.server._errors import ApiError, NotFound
-from hud.server._operations.leases import CRASHED, RUNNING, close_open_environments, effective_status, expired
-from hud.server._render import dumps, job_json, now
+from hud.server._operations.leases import (
+    CRASHED,
+    RUNNING,
+    close_open_environments,
+    effective_status,
+    expired,
+    relay_expired,
+)
+from hud.server._render import dumps, job_json, now, same_json
 from hud.server._requests import JobCreate, JobUpdate
 from hud.server._sql import Statement
 from hud.server._tables import jobs
 
-__all__ = ["create_job", "get_job", "heartbeat", "job_exists", "list_jobs", "update_job"]
+__all__ = ["check_replay", "create_job", "get_job", "heartbeat", "job_exists", "list_jobs", "update_job"]
 
 
 def _job_cols(cutoff: Any) -> tuple[Any, ...]:
@@ -30,6 +37,8 @@ def _job_cols(cutoff: Any) -> tuple[Any, ...]:
         effective_status(cutoff).label("status"),
         jobs.c.error,
         jobs.c.heartbeat_at,
+        jobs.c.gym_id,
+        jobs.c.evalset_id,
     )
 
 
@@ -38,12 +47,21 @@ _get_job = select(*_job_cols(bindparam("cutoff"))).where(
 )
 _job_exists = Statement(select(jobs.c.seq).where(jobs.c.id == bindparam("id"), jobs.c.account == bindparam("account")))
 _insert_job = Statement(jobs.insert())
+_job_identity = Statement(
+    select(jobs.c.account, jobs.c.name, jobs.c.metadata, jobs.c.gym_id, jobs.c.evalset_id).where(
+        jobs.c.id == bindparam("id")
+    )
+)
+# A heartbeat here means the job now runs against this server: a copy made by `hud sync` stops
+# being one (its lease is held here from now on).
 _heartbeat = Statement(
     update(jobs)
     .where(jobs.c.id == bindparam("jid"), jobs.c.account == bindparam("acct"))
     .values(
         heartbeat_at=bindparam("now"),
         status=case((jobs.c.status == CRASHED, RUNNING), else_=jobs.c.status),
+        relayed_heartbeat_at=null(),
+        synced_at=null(),
     )
 )
 
@@ -51,21 +69,45 @@ _heartbeat = Statement(
 _CLOSING_STATUSES = frozenset({"cancelled", "crashed"})
 
 
+def check_replay(what: str, object_id: str, ours: bool, same: bool) -> None:
+    """A create with a client's id that exists already: a replay when the caller's and the same, else 409."""
+    if not ours:
+        raise ApiError(409, f"{what} id {object_id!r} is taken: choose another id")
+    if not same:
+        raise ApiError(
+            409,
+            f"{what} {object_id!r} exists with other fields: choose another id, or send the same fields to "
+            "repeat the create",
+        )
+
+
 def job_exists(conn: Connection, account: str, job_id: str) -> bool:
     """Whether the account has a job of that id."""
     return _job_exists.one(conn, {"id": job_id, "account": account}) is not None
 
 
-def create_job(conn: Connection, account: str, body: JobCreate) -> str:
-    """Inserts a new job, status `created`."""
+def create_job(conn: Connection, account: str, body: JobCreate, lease: float) -> str:
+    """Inserts a new job, status `created`; with the client's `id`, a repeat of the same create is a replay.
+
+    The same id with other content, or another account's, answers 409.
+    """
+    if body.id is not None:
+        existing = _job_identity.one(conn, {"id": body.id})
+        if existing is not None:
+            owner, name, metadata, gym_id, evalset_id = existing
+            same = (name, gym_id, evalset_id) == (body.name, body.gym_id, body.evalset_id)
+            check_replay("job", body.id, owner == account, same and same_json(metadata, body.metadata))
+            return get_job(conn, account, body.id, lease)
     job = {
-        "id": str(uuid.uuid4()),
+        "id": body.id or str(uuid.uuid4()),
         "name": body.name,
         "metadata": body.metadata,
         "created_at": now(),
         "status": "created",
         "error": None,
         "heartbeat_at": None,
+        "gym_id": body.gym_id,
+        "evalset_id": body.evalset_id,
     }
     _insert_job.run(
         conn,
@@ -73,8 +115,6 @@ def create_job(conn: Connection, account: str, body: JobCreate) -> str:
             **job,
             "account": account,
             "metadata": None if body.metadata is None else dumps(body.metadata),
-            "gym_id": body.gym_id,
-            "evalset_id": body.evalset_id,
         },
     )
     return dumps(job)
@@ -100,6 +140,7 @@ def update_job(conn: Connection, account: str, job_id: str, body: JobUpdate, lea
         values["status"] = body.status
         if body.status == "running":
             values["heartbeat_at"] = None
+            values["relayed_heartbeat_at"] = None
     if "metadata" in body.model_fields_set:
         values["metadata"] = None if body.metadata is None else dumps(body.metadata)
     if body.metadata_merge is not None:
@@ -163,9 +204,13 @@ def list_jobs(
     cutoff = time.time() - lease
     query = select(jobs.c.seq, *_job_cols(cutoff)).where(jobs.c.account == account)
     if status == "crashed":
-        query = query.where((jobs.c.status == "crashed") | expired(cutoff))
+        query = query.where((jobs.c.status == "crashed") | expired(cutoff) | relay_expired(cutoff))
     elif status == "running":
-        query = query.where(jobs.c.status == "running", jobs.c.heartbeat_at.is_(None) | (jobs.c.heartbeat_at >= cutoff))
+        # NULL-safe: a job without heartbeats holds no lease and stays running.
+        local = and_(
+            jobs.c.relayed_heartbeat_at.is_(None), or_(jobs.c.heartbeat_at.is_(None), jobs.c.heartbeat_at >= cutoff)
+        )
+        query = query.where(jobs.c.status == "running", or_(local, jobs.c.relayed_heartbeat_at >= cutoff))
     elif status is not None:
         query = query.where(jobs.c.status == status)
     if name is not None:

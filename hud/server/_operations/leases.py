@@ -4,6 +4,11 @@ A job's status is evaluated when read (`effective_status`: `running` with an exp
 `crashed`), and persisted by a sweep (`sweep`), which also closes the job's open environments as
 trajectories with `error_kind: crashed`, keeping their steps. A job holds no lease until its first
 heartbeat, so a client that never sends one never sees its job crash.
+
+A job copied here by `hud sync` while it runs elsewhere (an import) has its heartbeats at the other
+store: its lease reads `relayed_heartbeat_at` (that heartbeat in this server's clock, so the two
+stores' clocks need not agree), and its crash is never persisted here: it reads `crashed` until an
+import brings news, and its environments are closed by imports only, as at the other store.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, literal_column, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, literal_column, or_, select, update
 
 from hud.server._render import duration, now
 from hud.server._sql import Statement
@@ -26,6 +31,7 @@ __all__ = [
     "effective_status",
     "expired",
     "expired_jobs",
+    "relay_expired",
     "sweep",
 ]
 
@@ -38,13 +44,20 @@ CRASHED: ColumnElement[str] = literal_column("'crashed'")
 
 
 def expired(cutoff: Any) -> ColumnElement[bool]:
-    """A `running` job whose last heartbeat is older than `cutoff` (seconds since the epoch)."""
-    return and_(jobs.c.status == RUNNING, jobs.c.heartbeat_at < cutoff)
+    """A `running` job whose heartbeats come here, the last older than `cutoff` (seconds since the epoch):
+    its crash is persisted (`crash_job`)."""
+    return and_(jobs.c.status == RUNNING, jobs.c.relayed_heartbeat_at.is_(None), jobs.c.heartbeat_at < cutoff)
+
+
+def relay_expired(cutoff: Any) -> ColumnElement[bool]:
+    """A `running` job copied here while it runs elsewhere, whose last heartbeat brought by an import
+    is older than `cutoff`: it reads `crashed`, and nothing is persisted."""
+    return and_(jobs.c.status == RUNNING, jobs.c.relayed_heartbeat_at < cutoff)
 
 
 def effective_status(cutoff: Any) -> ColumnElement[str]:
     """The status as readers see it: `crashed` for a running job whose lease ran out."""
-    return case((expired(cutoff), CRASHED), else_=jobs.c.status)
+    return case((or_(expired(cutoff), relay_expired(cutoff)), CRASHED), else_=jobs.c.status)
 
 
 _e = environments.c

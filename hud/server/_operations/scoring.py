@@ -21,7 +21,7 @@ _t = trajectories.c
 def effective_error_kind() -> ColumnElement[Any]:
     """The trajectory's error kind, `agent` for an error recorded without one, else NULL.
 
-    A column the database computes (`_migrations`, step 8), in the index the aggregates walk: reading
+    A column the database computes (`_migrations`, step 9), in the index the aggregates walk: reading
     it never reads the error's text.
     """
     return _t.effective_error_kind

@@ -2,7 +2,7 @@
 
 The unit of the statistics built on them (`hud._stats`) is the task: a page lists one row per
 `task_id`, then one per trajectory recorded without a task (each its own unit). Each page is one walk
-of the index `trajectories_job_scores` (migration step 8), written as JSON text directly.
+of the index `trajectories_job_scores` (migration step 9), written as JSON text directly.
 """
 
 from __future__ import annotations

@@ -115,6 +115,11 @@ def sync_detailed(
      Creates an environment of a gym, linked to the job `run_id` when it is given. Closing the
     environment leaves its trajectory on that job.
 
+    **Extension:** a client may choose the environment's `id` (which is also its trajectory's). A
+    second create with the same `id`, job, gym, task and metadata is a replay: it answers the
+    environment and creates nothing. The same `id` with anything else, or an `id` already used by
+    another account, answers 409.
+
     Args:
         idempotency_key (str | Unset):
         body (EnvironmentCreate):
@@ -149,6 +154,11 @@ def sync(
 
     Creates an environment of a gym, linked to the job `run_id` when it is given. Closing the
     environment leaves its trajectory on that job.
+
+    **Extension:** a client may choose the environment's `id` (which is also its trajectory's). A
+    second create with the same `id`, job, gym, task and metadata is a replay: it answers the
+    environment and creates nothing. The same `id` with anything else, or an `id` already used by
+    another account, answers 409.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -189,6 +199,11 @@ async def asyncio_detailed(
      Creates an environment of a gym, linked to the job `run_id` when it is given. Closing the
     environment leaves its trajectory on that job.
 
+    **Extension:** a client may choose the environment's `id` (which is also its trajectory's). A
+    second create with the same `id`, job, gym, task and metadata is a replay: it answers the
+    environment and creates nothing. The same `id` with anything else, or an `id` already used by
+    another account, answers 409.
+
     Args:
         idempotency_key (str | Unset):
         body (EnvironmentCreate):
@@ -221,6 +236,11 @@ async def asyncio(
 
     Creates an environment of a gym, linked to the job `run_id` when it is given. Closing the
     environment leaves its trajectory on that job.
+
+    **Extension:** a client may choose the environment's `id` (which is also its trajectory's). A
+    second create with the same `id`, job, gym, task and metadata is a replay: it answers the
+    environment and creates nothing. The same `id` with anything else, or an `id` already used by
+    another account, answers 409.
 
     Returns the parsed success answer; any other answer raises.
 

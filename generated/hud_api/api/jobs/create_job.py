@@ -107,6 +107,13 @@ def sync_detailed(
 ) -> Response[Error | Job]:
     """Create a job
 
+     Creates a job, status `created`.
+
+    **Extension:** a client may choose the job's `id` (`hud sync` does, so a job keeps its id in
+    every store it is copied to). A second create with the same `id` and the same name, metadata,
+    gym and evalset is a replay: it answers the job as it is now and creates nothing. The same `id`
+    with anything else, or an `id` already used by another account, answers 409.
+
     Args:
         idempotency_key (str | Unset):
         body (JobCreate):
@@ -138,6 +145,13 @@ def sync(
     idempotency_key: str | Unset = UNSET,
 ) -> Job:
     """Create a job
+
+    Creates a job, status `created`.
+
+    **Extension:** a client may choose the job's `id` (`hud sync` does, so a job keeps its id in
+    every store it is copied to). A second create with the same `id` and the same name, metadata,
+    gym and evalset is a replay: it answers the job as it is now and creates nothing. The same `id`
+    with anything else, or an `id` already used by another account, answers 409.
 
     Returns the parsed success answer; any other answer raises.
 
@@ -175,6 +189,13 @@ async def asyncio_detailed(
 ) -> Response[Error | Job]:
     """Create a job
 
+     Creates a job, status `created`.
+
+    **Extension:** a client may choose the job's `id` (`hud sync` does, so a job keeps its id in
+    every store it is copied to). A second create with the same `id` and the same name, metadata,
+    gym and evalset is a replay: it answers the job as it is now and creates nothing. The same `id`
+    with anything else, or an `id` already used by another account, answers 409.
+
     Args:
         idempotency_key (str | Unset):
         body (JobCreate):
@@ -204,6 +225,13 @@ async def asyncio(
     idempotency_key: str | Unset = UNSET,
 ) -> Job:
     """Create a job
+
+    Creates a job, status `created`.
+
+    **Extension:** a client may choose the job's `id` (`hud sync` does, so a job keeps its id in
+    every store it is copied to). A second create with the same `id` and the same name, metadata,
+    gym and evalset is a replay: it answers the job as it is now and creates nothing. The same `id`
+    with anything else, or an `id` already used by another account, answers 409.
 
     Returns the parsed success answer; any other answer raises.
 

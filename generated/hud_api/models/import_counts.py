@@ -1,0 +1,66 @@
+# generated from openapi.yaml by codegen.sh — do not edit
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="ImportCounts")
+
+
+@_attrs_define
+class ImportCounts:
+    """**Extension.** Records written, and records that were here already."""
+
+    written: int
+    unchanged: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        written = self.written
+
+        unchanged = self.unchanged
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "written": written,
+                "unchanged": unchanged,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        written = d.pop("written")
+
+        unchanged = d.pop("unchanged")
+
+        import_counts = cls(
+            written=written,
+            unchanged=unchanged,
+        )
+
+        import_counts.additional_properties = d
+        return import_counts
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
