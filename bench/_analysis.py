@@ -2,94 +2,40 @@
 computation, and `compare` against the two `/tasks` listings it needs, in the same run.
 
 `python -m bench._analysis run [--quick]` runs these rows alone (`python -m bench` runs them with
-the rest). `python -m bench._analysis memory BASE_URL API_KEY JOB_ID` (a child process) prints the
-peak RSS growth of one `Job.summary()`, as `bench._memory` does for `iter_trajectories`.
+the rest), on SQLite and, with HUD_TEST_POSTGRES_URL set, on PostgreSQL. `python -m bench._analysis
+memory BASE_URL API_KEY JOB_ID` (a child process) prints the peak RSS growth of one `Job.summary()`,
+as `bench._memory` does for `iter_trajectories`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
-
+from bench._analysis_data import load_tasks_job, settle
 from bench._rows import Row, log, raw_client
-from bench._servers import Served
-from hud.server._db import get_engine, write_engine
-from hud.server._tables import jobs, steps, trajectories
+from bench._servers import Served, hud_server, postgres_database
 
-__all__ = ["ROWS", "analysis_rows", "load_tasks_job"]
+__all__ = ["ROWS", "analysis_rows", "postgres_analysis_rows"]
 
 ROWS = (
-    "summary: /summary + /tasks vs client-side",
+    "summary: /summary + /tasks vs client-side, SQLite",
     "summary memory through the endpoints",
-    "compare of two jobs",
+    "compare of two jobs, SQLite",
+    "summary: /summary + /tasks vs client-side, PostgreSQL",
+    "compare of two jobs, PostgreSQL",
 )
-_BATCH = 5000
 #: Flat: the job of 10x the trajectories (the same tasks) may grow memory by at most this many times.
 FLAT_RATIO = 1.5
-
-
-def load_tasks_job(database_url: str, account: str, *, tasks: int, repeats: int, steps_n: int, seed: int) -> str:
-    """A job of `tasks` tasks x `repeats` attempts of `steps_n` steps, written straight into the tables.
-
-    Rewards are 0 or 1 (task difficulty varies), one attempt in 50 is an agent error and one in 100
-    an infrastructure error; durations vary. Its id.
-    """
-    rng = random.Random(seed)
-    engine = write_engine(get_engine(database_url))
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    job_id = str(uuid.uuid4())
-    step = json.dumps({"observation_text": "the page shows a form", "actions": [{"type": "click", "x": 1}]})
-    with engine.begin() as conn:
-        conn.execute(
-            insert(jobs),
-            {"id": job_id, "account": account, "name": f"bench-tasks-{tasks}x{repeats}", "status": "completed",
-             "metadata": None, "gym_id": None, "evalset_id": None, "created_at": start.isoformat(), "error": None},
-        )  # fmt: skip
-    difficulty = [rng.random() for _ in range(tasks)]
-    rows: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        with engine.begin() as conn:
-            conn.execute(insert(trajectories), rows)
-            if steps_n:
-                conn.execute(
-                    insert(steps),
-                    [{"env_id": r["id"], "position": p, "data": step} for r in rows for p in range(steps_n)],
-                )
-        rows.clear()
-
-    for repeat in range(repeats):
-        for task in range(tasks):
-            roll = rng.random()
-            created = start + timedelta(seconds=repeat * tasks + task, microseconds=rng.randrange(1_000_000))
-            error, kind = (
-                ("boom", "agent") if roll < 0.02 else ("down", "infrastructure") if roll < 0.03 else (None, None)
-            )
-            closed = created + timedelta(microseconds=rng.randrange(1, 30_000_000))
-            rows.append(
-                {"id": str(uuid.uuid4()), "account": account, "job_id": job_id,
-                 "reward": None if error else float(rng.random() < difficulty[task]), "logs": None, "error": error,
-                 "error_kind": kind, "step_count": steps_n, "task_id": f"task-{task:05d}", "gym_id": "bench",
-                 "metadata": None, "created_at": created.isoformat(), "closed_at": closed.isoformat(),
-                 "duration": (closed - created).total_seconds()}  # as the server stores it on close
-            )  # fmt: skip
-            if len(rows) >= _BATCH:
-                flush()
-    if rows:
-        flush()
-    return job_id
 
 
 async def _timed(fn: Any, rounds: int) -> float:
@@ -101,7 +47,7 @@ async def _timed(fn: Any, rounds: int) -> float:
     return statistics.median(times)
 
 
-async def _summary_row(served: Served, key: str, job_id: str, n: int, steps_n: int, rounds: int) -> Row:
+async def _summary_row(served: Served, key: str, job_id: str, n: int, steps_n: int, rounds: int, database: str) -> Row:
     from hud import _api
     from hud.errors import NotFoundError
     from hud.job import load_job
@@ -125,7 +71,8 @@ async def _summary_row(served: Served, key: str, job_id: str, n: int, steps_n: i
     same = computed.model_dump() == served_summary.model_dump()
     ratio = client_side / endpoint
     return Row(
-        f"summary: /summary + /tasks vs client-side ({n:,} x {steps_n} steps, {served_summary.tasks:,} tasks)",
+        f"summary: /summary + /tasks vs client-side, {database} "
+        f"({n:,} x {steps_n} steps, {served_summary.tasks:,} tasks)",
         f"{endpoint:.3f} s (median of {rounds})",
         f"{client_side:.1f} s client-side (1 run){'' if same else '; RESULTS DIFFER'}",
         f"{ratio:.0f}x faster",
@@ -155,7 +102,7 @@ def _memory_row(served: Served, key: str, small: str, large: str, tasks: int, n_
     )
 
 
-async def _compare_row(served: Served, key: str, a: str, b: str, tasks: int, rounds: int) -> Row:
+async def _compare_row(served: Served, key: str, a: str, b: str, tasks: int, rounds: int, database: str) -> Row:
     from hud._summary import TaskStats
     from hud.job import compare
 
@@ -189,7 +136,7 @@ async def _compare_row(served: Served, key: str, a: str, b: str, tasks: int, rou
         seconds = await _timed(call, rounds)
     ratio = seconds / baseline
     return Row(
-        f"compare of two jobs ({tasks:,} tasks each, 1 and 10 attempts)",
+        f"compare of two jobs, {database} ({tasks:,} tasks each, 1 and 10 attempts)",
         f"{seconds:.3f} s, {per_task:.0f} bytes/task",
         f"{baseline:.3f} s for the two /tasks listings",
         f"{ratio:.2f}x the listings",
@@ -207,27 +154,83 @@ async def _bytes_per_task(served: Served, key: str, job_ids: list[str]) -> list[
     return found
 
 
+@contextlib.contextmanager
+def _pointing_at(served: Served, key: str) -> Iterator[None]:
+    """The SDK's settings point at `served` (HUD_BASE_URL, HUD_API_KEY) for the block, as before after."""
+    from hud.settings import get_settings
+
+    before = {name: os.environ.get(name) for name in ("HUD_BASE_URL", "HUD_API_KEY")}
+    os.environ.update(HUD_BASE_URL=served.base_url, HUD_API_KEY=key)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+
+
 def analysis_rows(
-    served: Served, key: str, database_url: str, *, trajectories_n: int, steps_n: int, rounds: int
+    served: Served,
+    key: str,
+    database_url: str,
+    *,
+    trajectories_n: int,
+    steps_n: int,
+    rounds: int,
+    database: str = "SQLite",
+    memory: bool = True,
 ) -> list[Row]:
-    """The analysis rows: a job of `trajectories_n` x `steps_n` (tasks of 10 attempts) and its peers."""
+    """The analysis rows: a job of `trajectories_n` x `steps_n` (tasks of 10 attempts) and its peers.
+
+    `memory`: with the row of the summary's memory (the client's, whatever the database).
+    """
     tasks = max(1, trajectories_n // 10)
-    log(f"analysis: loading {trajectories_n:,} x {steps_n} steps ({tasks:,} tasks x 10) and a {tasks:,}-task peer")
+    log(f"analysis, {database}: loading {trajectories_n:,} x {steps_n} steps ({tasks:,} tasks x 10) and a peer")
     large = load_tasks_job(database_url, "bench", tasks=tasks, repeats=10, steps_n=steps_n, seed=1)
     small = load_tasks_job(database_url, "bench", tasks=tasks, repeats=1, steps_n=steps_n, seed=2)
     bare = load_tasks_job(database_url, "bench", tasks=tasks, repeats=1, steps_n=0, seed=2)
+    settle(database_url)
     rows = []
-    log("analysis: Job.summary() through the endpoints vs client-side")
-    rows.append(asyncio.run(_summary_row(served, key, large, trajectories_n, steps_n, rounds)))
-    log("analysis: summary memory (each in a child process)")
-    rows.append(_memory_row(served, key, small, large, tasks, tasks, trajectories_n))
-    log("analysis: compare vs the two /tasks listings")
-    row = asyncio.run(_compare_row(served, key, small, large, tasks, rounds))
-    with_steps, without = asyncio.run(_bytes_per_task(served, key, [small, bare]))
+    with _pointing_at(served, key):
+        log(f"analysis, {database}: Job.summary() through the endpoints vs client-side")
+        rows.append(asyncio.run(_summary_row(served, key, large, trajectories_n, steps_n, rounds, database)))
+        if memory:
+            log("analysis: summary memory (each in a child process)")
+            rows.append(_memory_row(served, key, small, large, tasks, tasks, trajectories_n))
+        log(f"analysis, {database}: compare vs the two /tasks listings")
+        row = asyncio.run(_compare_row(served, key, small, large, tasks, rounds, database))
+        with_steps, without = asyncio.run(_bytes_per_task(served, key, [small, bare]))
     row.baseline += f"; bytes/task {with_steps:.0f} with {steps_n} steps, {without:.0f} with none"
     row.met = bool(row.met) and with_steps == without
     rows.append(row)
     return rows
+
+
+def postgres_analysis_rows(admin_url: str | None, *, trajectories_n: int, steps_n: int, rounds: int) -> list[Row]:
+    """The summary and compare rows on PostgreSQL (a fresh database of `admin_url`'s server, its own
+    `hud server`); skipped without `admin_url` (HUD_TEST_POSTGRES_URL)."""
+    if not admin_url:
+        skipped = "skipped: HUD_TEST_POSTGRES_URL unset"
+        return [Row(ROWS[3], "-", "-", skipped, ">= 50x", None), Row(ROWS[4], "-", "-", skipped, "<= 2x", None)]
+    from hud.server import create_key
+
+    with postgres_database(admin_url) as url:
+        key = create_key(url, "bench")
+        with hud_server(url) as served:
+            return analysis_rows(
+                served,
+                key,
+                url,
+                trajectories_n=trajectories_n,
+                steps_n=steps_n,
+                rounds=rounds,
+                database="PostgreSQL",
+                memory=False,
+            )
 
 
 async def _memory_child(base_url: str, api_key: str, job_id: str) -> dict[str, float]:
@@ -249,19 +252,21 @@ def _standalone(quick: bool) -> None:
 
     from bench._rows import table
     from bench._run import FULL, QUICK
-    from bench._servers import hud_server
     from hud.server import create_key
 
     sizes = QUICK if quick else FULL
     with tempfile.TemporaryDirectory(prefix="hud-bench-") as workdir:
         url = f"sqlite:///{Path(workdir) / 'bench.db'}"
         key = create_key(url, "bench")
+        os.environ["HUD_HOME"] = str(Path(workdir) / "home")
         with hud_server(url) as served:
-            from hud.settings import get_settings
-
-            os.environ.update(HUD_BASE_URL=served.base_url, HUD_API_KEY=key, HUD_HOME=str(Path(workdir) / "home"))
-            get_settings.cache_clear()
             rows = analysis_rows(served, key, url, trajectories_n=sizes.large, steps_n=sizes.steps, rounds=sizes.rounds)
+        rows += postgres_analysis_rows(
+            os.environ.get("HUD_TEST_POSTGRES_URL"),
+            trajectories_n=sizes.large,
+            steps_n=sizes.steps,
+            rounds=sizes.rounds,
+        )
     print(table(rows))
 
 

@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,13 +28,13 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from bench._analysis import ROWS as ANALYSIS_ROWS
-from bench._analysis import analysis_rows
+from bench._analysis import analysis_rows, postgres_analysis_rows
 from bench._load import load_job as bulk_load_job
 from bench._loadgen import Generator, choose
 from bench._per_call import per_call_rows
 from bench._rows import Row, alternate, log, ms, raw_client, table, use_settings
 from bench._run_job import run_job_rows
-from bench._servers import Served, cpu_seconds, hud_server, noop_server, rss_mb
+from bench._servers import Served, cpu_seconds, hud_server, noop_server, postgres_database, rss_mb
 from bench._sync import sync_row
 from hud._constants import TRAJECTORY_PAGE_SIZE
 
@@ -293,28 +292,6 @@ def _errors(n: int) -> str:
     return f"{n} error" if n == 1 else f"{n} errors"
 
 
-@contextlib.contextmanager
-def _postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh database on the PostgreSQL server of `admin_url`, dropped afterwards."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(admin_url).set(drivername="postgresql+psycopg")
-    name = f"hud_bench_{uuid.uuid4().hex[:12]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        from hud.server import dispose
-
-        dispose(url)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 #: wrk on the PostgreSQL row: every 32nd request of a thread asks for `Connection: close`. wrk opens
 #: its 16 connections in one burst and, under `uvicorn --workers 4`, the first worker to wake accepts
 #: them all and keeps them (measured: one worker near 90% of a core, three idle); reconnecting spreads
@@ -330,7 +307,7 @@ def _postgres(sizes: Sizes, generator: Generator) -> Row:
         return Row(what, "-", "-", "skipped: HUD_TEST_POSTGRES_URL unset", "grows with workers", None)
     from hud.server import create_key
 
-    with _postgres_database(admin_url) as url:
+    with postgres_database(admin_url) as url:
         key = create_key(url, "bench")
         job_id = bulk_load_job(url, "bench", trajectories_n=0, steps_n=0)
         log(f"PostgreSQL, 4 and 1 workers ({generator.name}): {sizes.load_runs} x {sizes.load_seconds:g} s each")
@@ -382,6 +359,12 @@ def run(sizes: Sizes, workdir: Path, generators: list[Generator]) -> list[Row]:
         rows.append(asyncio.run(_many_envs(served, key, sizes)))
         rows += analysis_rows(
             served, key, database_url, trajectories_n=sizes.large, steps_n=sizes.steps, rounds=sizes.rounds
+        )
+        rows += postgres_analysis_rows(
+            os.environ.get("HUD_TEST_POSTGRES_URL"),
+            trajectories_n=sizes.large,
+            steps_n=sizes.steps,
+            rounds=sizes.rounds,
         )
         log(f"run_job vs gather + semaphore: {sizes.run_tasks} tasks at {sizes.run_concurrency}, embedded and live")
         rows += run_job_rows(

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from bench._servers import free_port
 
 __all__ = [
     "MB",
@@ -56,12 +57,6 @@ MB = 1_000_000
 STEP_TEXT = 1 * MB
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Server:
     """A running `hud server --no-auth` on SQLite."""
@@ -74,7 +69,7 @@ class Server:
 @contextlib.contextmanager
 def server(database: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
     """Runs `python -m hud._cli server --no-auth` (one worker: the process whose RSS is read)."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "hud._cli", "server", "--no-auth", "--port", str(port)]
     command += ["--db", f"sqlite:///{database}", "--log-level", "warning"]
     with log.open("ab") as out:

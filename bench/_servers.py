@@ -9,13 +9,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-__all__ = ["Served", "cpu_seconds", "free_port", "hud_server", "noop_server", "rss_mb", "serve"]
+__all__ = ["Served", "cpu_seconds", "free_port", "hud_server", "noop_server", "postgres_database", "rss_mb", "serve"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,28 @@ def hud_server(database_url: str, *, workers: int = 1) -> Iterator[Served]:
     command += ["--db", database_url, "--workers", str(workers), "--log-level", "warning"]
     with serve(command, port) as served:
         yield served
+
+
+@contextlib.contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh database on the PostgreSQL server of `admin_url`, dropped afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(admin_url).set(drivername="postgresql+psycopg")
+    name = f"hud_bench_{uuid.uuid4().hex[:12]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        from hud.server import dispose
+
+        dispose(url)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager

@@ -6,16 +6,16 @@ the statistics to `hud._stats` (numpy, scipy).
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from hud._analysis import require_stats
+from hud._analysis import TaskUnits, both, require_stats, task_units
 from hud._constants import TASK_PAGE_SIZE
 from hud._summary import TaskStats
 from hud._validate import check_confidence, check_id, check_threshold
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD
+from hud.settings import settings_for
 
 if TYPE_CHECKING:
     from hud.job import Job
@@ -100,33 +100,36 @@ class Comparison(BaseModel):
         return comparison_html(self)
 
 
-async def _units(job: Job, threshold: float, api_key: str | None) -> list[TaskStats]:
-    return [t async for t in job.iter_tasks(api_key=api_key, success_threshold=threshold, page_size=TASK_PAGE_SIZE)]
+_TASKS = TypeAdapter(list[TaskComparison])
 
 
 def comparison_of(
-    job_a: str, job_b: str, tasks_a: list[TaskStats], tasks_b: list[TaskStats], threshold: float, confidence: float
+    job_a: str,
+    job_b: str,
+    tasks_a: TaskUnits | list[TaskStats],
+    tasks_b: TaskUnits | list[TaskStats],
+    threshold: float,
+    confidence: float,
 ) -> Comparison:
     """The comparison of two jobs' per-task aggregates (raises MissingDependencyError without the extra)."""
     stats = require_stats("compare()")
-
-    def by_task(tasks: list[TaskStats]) -> dict[str, Any]:
-        return {t.task_id: stats.TaskNumbers(t.counted, t.mean_reward, t.successes) for t in tasks if t.task_id}
-
-    result = stats.compare_tasks(by_task(tasks_a), by_task(tasks_b), confidence)
-    pairs = result.pop("pairs")
+    units_a = tasks_a if isinstance(tasks_a, TaskUnits) else TaskUnits.of_stats(tasks_a)
+    units_b = tasks_b if isinstance(tasks_b, TaskUnits) else TaskUnits.of_stats(tasks_b)
+    result = stats.compare_columns(units_a.columns(stats), units_b.columns(stats), confidence)
+    # One validation of every paired task at once: pydantic-core builds them, no Python call each.
+    tasks = _TASKS.validate_python(
+        [
+            {"task_id": k, "mean_a": ma, "mean_b": mb, "success_rate_a": ra, "success_rate_b": rb}
+            for k, ma, mb, ra, rb in zip(*result.pop("paired"), strict=True)
+        ]
+    )
     return Comparison(
         job_a=job_a,
         job_b=job_b,
         success_threshold=threshold,
-        untasked_a=sum(t.task_id is None and t.counted > 0 for t in tasks_a),
-        untasked_b=sum(t.task_id is None and t.counted > 0 for t in tasks_b),
-        tasks=[
-            TaskComparison(
-                task_id=p.task_id, mean_a=p.mean_a, mean_b=p.mean_b, success_rate_a=p.rate_a, success_rate_b=p.rate_b
-            )
-            for p in pairs
-        ],
+        untasked_a=units_a.untasked,
+        untasked_b=units_b.untasked,
+        tasks=tasks,
         verdict=stats.verdict(result),
         **result,
     )
@@ -161,11 +164,13 @@ async def compare(
     require_stats("compare()")  # before any request: say what to install first
     threshold = check_threshold(success_threshold)
     check_confidence(confidence)
-    from hud.job import load_job
+    from hud.job import settings_of
 
-    async def resolve(target: Job | str) -> Job:
-        return await load_job(check_id(target, "job id"), api_key) if isinstance(target, str) else target
+    async def units(target: Job | str) -> tuple[str, TaskUnits]:
+        if isinstance(target, str):  # its listing says whether there is such a job: no getJob first
+            job_id = check_id(target, "job id")
+            return job_id, await task_units(job_id, settings_for(api_key), api_key, threshold, TASK_PAGE_SIZE)
+        return target.id, await task_units(target, settings_of(target, api_key), api_key, threshold, TASK_PAGE_SIZE)
 
-    job_a, job_b = await asyncio.gather(resolve(a), resolve(b))
-    tasks_a, tasks_b = await asyncio.gather(_units(job_a, threshold, api_key), _units(job_b, threshold, api_key))
-    return comparison_of(job_a.id, job_b.id, tasks_a, tasks_b, threshold, confidence)
+    (id_a, tasks_a), (id_b, tasks_b) = await both(units(a), units(b))
+    return comparison_of(id_a, id_b, tasks_a, tasks_b, threshold, confidence)

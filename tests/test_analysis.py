@@ -3,6 +3,8 @@ fallback agree exactly, and every number matches an independent computation with
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ from scipy import stats
 
 import hud
 from hud import _api
-from hud.errors import MissingDependencyError, NotFoundError
+from hud.errors import AuthenticationError, MissingDependencyError, NotFoundError
 from hud.job import Comparison, Job, compare, create_job
 
 # Per task: the rewards of its attempts (binary-grid floats: every summation order is exact).
@@ -193,3 +195,38 @@ def test_comparison_html_escapes_task_ids_and_answers_in_words() -> None:
     assert "<script>" not in markup and "&lt;script&gt;" in markup and "&lt;a&gt;" in markup
     assert result.improved == [hostile, "x"] and "improved" in markup
     assert result.verdict in markup.replace("&#x27;", "'")
+
+
+async def test_summary_asks_for_both_aggregates_at_once_and_an_error_cancels_the_other(
+    embedded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = await _job("both", {"task-00": [1.0]})
+    listing, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def slow_listing(*_args: object, **_kwargs: object) -> None:
+        listing.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def refused(*_args: object, **_kwargs: object) -> None:
+        await listing.wait()  # only answered once the listing is in flight too
+        raise AuthenticationError(401, "the key was revoked", operation="getJobSummary")
+
+    monkeypatch.setattr(_api, "list_job_tasks", slow_listing)
+    monkeypatch.setattr(_api, "get_job_summary", refused)
+    with pytest.raises(AuthenticationError, match="revoked"):  # itself, not in an ExceptionGroup
+        await asyncio.wait_for(job.summary(), timeout=10)
+    assert cancelled.is_set()
+
+
+async def test_task_intervals_do_not_depend_on_the_order_tasks_are_listed_in(embedded: Path) -> None:
+    from hud._analysis import TaskUnits, with_task_numbers
+
+    job = await _job("order", JOB_A)
+    summary = await job.summary()
+    units = TaskUnits.of_stats([t async for t in job.iter_tasks()])
+    shuffled = TaskUnits(*(list(reversed(column)) for column in dataclasses.astuple(units)))
+    assert with_task_numbers(summary, shuffled, 0.95) == with_task_numbers(summary, units, 0.95) == summary

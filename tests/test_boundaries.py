@@ -45,8 +45,9 @@ def _is_module(module: str, name: str) -> bool:
 
 
 #: What the server may import of the facade: the wire module, and the statistics (pure functions on
-#: per-task numbers, numpy/scipy) that the dashboard shows exactly as `JobSummary` and `compare` do.
-SHARED = {"hud._wire", "hud._stats"}
+#: per-task numbers, numpy/scipy) that the dashboard shows exactly as `JobSummary` and `compare` do,
+#: with the intervals they are built from.
+SHARED = {"hud._wire", "hud._stats", "hud._intervals"}
 
 
 @pytest.mark.parametrize("path", _modules(SERVER), ids=lambda p: str(p.relative_to(PACKAGE)))

@@ -9,8 +9,10 @@ import pytest
 from scipy import stats
 
 from hud._stats import (
+    TaskColumns,
     TaskNumbers,
     bootstrap_interval,
+    compare_columns,
     compare_tasks,
     mcnemar_p,
     minimum_detectable_effect,
@@ -151,3 +153,32 @@ def test_a_success_rate_without_spread_between_tasks_gets_wilsons_interval() -> 
     solved = summarize_tasks([TaskNumbers(3, 1.0, 3)] * 8, 0.95)
     assert solved["success_rate_ci"] == wilson_interval(24, 24, 0.95)
     assert solved["success_rate_ci"][0] < 0.9  # not a zero-width "100% to 100%"
+
+
+def test_changes_are_listed_largest_first_then_by_task_id() -> None:
+    # Many changes of the same size: the order among them is the task id's, however they were listed.
+    rng = np.random.default_rng(3)
+    ids = [f"t{i:03d}" for i in range(120)]
+    order = rng.permutation(len(ids))
+    b_means = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], size=len(ids))
+    a = {ids[i]: TaskNumbers(4, 0.5, 2) for i in order}
+    b = {ids[i]: TaskNumbers(4, float(b_means[i]), int(4 * b_means[i])) for i in order}
+    result = compare_tasks(a, b, 0.95)
+    changed = sorted(
+        (k for k in ids if b[k].mean_reward != 0.5), key=lambda k: (-abs((b[k].mean_reward or 0) - 0.5), k)
+    )
+    assert result["improved"] == [k for k in changed if (b[k].mean_reward or 0) > 0.5]
+    assert result["regressed"] == [k for k in changed if (b[k].mean_reward or 0) < 0.5]
+    assert [p.task_id for p in result["pairs"]] == ids and len(result["improved"]) > 20
+
+
+def test_columns_pair_the_last_unit_of_a_task_id_and_skip_units_without_one() -> None:
+    a = TaskColumns.of(
+        [TaskNumbers(1, 0.0, 0), TaskNumbers(2, 1.0, 2), TaskNumbers(1, 0.5, 0), TaskNumbers(0, None, 0)],
+        ["x", "x", None, "gone"],
+    )
+    b = TaskColumns.of([TaskNumbers(1, 1.0, 1), TaskNumbers(3, None, 0), TaskNumbers(1, 0.0, 0)], ["x", "y", "gone"])
+    result = compare_columns(a, b, 0.95)
+    # "x": the last of A's two (mean 1.0) against B's; "gone" has no counted attempt in A: B's alone.
+    assert result["paired"] == (["x"], [1.0], [1.0], [1.0], [1.0])
+    assert (result["only_in_a"], result["only_in_b"], result["improved"]) == ([], ["gone", "y"], [])

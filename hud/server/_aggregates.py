@@ -1,8 +1,8 @@
 """The endpoints of a job's aggregates (extensions): `GET /v2/jobs/{job_id}/summary` and `/tasks`.
 
-Like every read: authenticate, then parse the query, then run the operation (`_operations/analysis`)
-in a read transaction; a job whose lease ran out is swept first, so its open environments count as
-the crashed trajectories they are.
+Like every read: authenticate, then parse the query, then run the operation (`_operations/analysis`,
+`_operations/tasks`) in a read transaction; a job whose lease ran out is swept first, so its open
+environments count as the crashed trajectories they are.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hud._wire import DEFAULT_SUCCESS_THRESHOLD, TASK_PAGE_DEFAULT, TASK_PAGE_MA
 from hud.server._auth import Authenticator
 from hud.server._errors import ApiError
 from hud.server._http import JSON, check_query, error_response, unexpected
-from hud.server._operations import analysis
+from hud.server._operations import analysis, tasks
 from hud.server._requests import check_id, query_int
 from hud.server._sweeper import Sweeper
 from hud.server._transactions import Transactions
@@ -93,7 +93,7 @@ class Aggregates:
             limit = query_int(params, "limit", low=1, high=TASK_PAGE_MAX, default=TASK_PAGE_DEFAULT)
             assert limit is not None
             return functools.partial(
-                analysis.task_page,
+                tasks.task_page,
                 account=account,
                 job_id=job_id,
                 threshold=query_threshold(params.get("success_threshold")),

@@ -1,6 +1,6 @@
 """The dashboard's statistics: a job's intervals over tasks, the jobs to compare it with, the compare page.
 
-The numbers come from the per-task aggregates of `_operations/analysis.py` and the statistics of
+The numbers come from the per-task aggregates of `_operations/tasks.py` and the statistics of
 `hud._stats`, the very functions `JobSummary` and `compare` use, in the same task order, so the
 dashboard and the SDK show the same floats.
 """
@@ -16,8 +16,8 @@ from sqlalchemy import Connection, select
 from hud import _stats
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD, TASK_PAGE_MAX
 from hud.server._errors import ApiError
-from hud.server._operations.analysis import task_rows
 from hud.server._operations.leases import effective_status
+from hud.server._operations.tasks import task_rows
 from hud.server._tables import jobs
 
 __all__ = ["COMPARE_CHOICES", "CONFIDENCE", "MAX_TASKS", "TASKS_SHOWN", "compare_page", "job_intervals", "other_jobs"]

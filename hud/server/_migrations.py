@@ -164,7 +164,6 @@ _V7 = [
     "CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at)",
 ]
 
-
 _V8 = [
     # Sync (extensions): a job copied here by `hud sync` (POST /v2/import) runs elsewhere. `synced_at`:
     # when an import last wrote it (NULL for a job recorded here); `relayed_heartbeat_at`: its last
@@ -174,7 +173,24 @@ _V8 = [
     "ALTER TABLE jobs ADD COLUMN relayed_heartbeat_at DOUBLE PRECISION",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+_V9 = [
+    # The scoring rule's error kind (`hud._wire.effective_error_kind`: an error recorded without a kind
+    # is the agent's), kept by the database itself: computed on read on SQLite (VIRTUAL, which ALTER
+    # TABLE can add), stored on PostgreSQL (which has no other kind). Every writer stays as it is.
+    """ALTER TABLE trajectories ADD COLUMN effective_error_kind TEXT GENERATED ALWAYS AS (
+        COALESCE(error_kind, CASE WHEN error IS NOT NULL AND error <> '' THEN 'agent' END)) {generated}""",
+    # Everything a job's summary and its per-task aggregates read, in task order and `seq` order within
+    # a task: both are one walk of this index, never of the table (the error text stays out of it).
+    """CREATE INDEX trajectories_job_scores ON trajectories
+        (job_id, account, task_id, seq, effective_error_kind, reward, step_count, duration)""",
+    # It serves every query of the index of step 6 it replaces (each names the account too).
+    "DROP INDEX trajectories_job_task_seq",
+    # The few trajectories with an error, for the summary's counts by kind: a walk of these alone.
+    """CREATE INDEX trajectories_job_errors ON trajectories (job_id, account, effective_error_kind, reward, step_count)
+        WHERE effective_error_kind IS NOT NULL""",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 """Migration steps; step i (0-based) takes the schema from version i to version i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)
@@ -236,9 +252,10 @@ def migrate(engine: Engine, target: int = LATEST_VERSION) -> int:
         if before >= target:
             return before
         pk = _pk(conn)
+        generated = "STORED" if conn.dialect.name == "postgresql" else "VIRTUAL"
         for step in MIGRATIONS[before:target]:
             for statement in step:
-                conn.exec_driver_sql(statement.replace("{pk}", pk))
+                conn.exec_driver_sql(statement.replace("{pk}", pk).replace("{generated}", generated))
         if before == 0:
             conn.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": target})
         else:

@@ -6,7 +6,7 @@ checks that a migrated database matches this description.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, Computed, Float, Integer, MetaData, Table, Text
 
 __all__ = [
     "NO_GYM",
@@ -106,6 +106,13 @@ trajectories = Table(
     # Seconds from created_at to closed_at, exact to the microsecond, written with the row (for the
     # summary's duration quantiles; NULL on rows written without it, which the summary computes).
     Column("duration", Float),
+    # The scoring rule's error kind: `error_kind`, or `agent` for an error recorded without one.
+    # Computed by the database (a generated column), never written.
+    Column(
+        "effective_error_kind",
+        Text,
+        Computed("COALESCE(error_kind, CASE WHEN error IS NOT NULL AND error <> '' THEN 'agent' END)"),
+    ),
 )
 
 steps = Table(

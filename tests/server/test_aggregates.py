@@ -66,7 +66,8 @@ async def _all_tasks(api: Api, job_id: str, **params: Any) -> list[dict[str, Any
             return items
 
 
-@pytest.mark.parametrize("threshold", [1.0, 0.5])
+# 0.0: an agent failure without a reward (counted as 0) succeeds too.
+@pytest.mark.parametrize("threshold", [1.0, 0.5, 0.0])
 async def test_summary_and_tasks_agree_exactly_with_the_client_side_computation(api: Api, threshold: float) -> None:
     job_id = await _fill(api, CLOSES)
     builder = SummaryBuilder(job_id, threshold).extend(await _trajectories(api, job_id))
@@ -107,13 +108,27 @@ async def test_the_numbers_of_a_known_job(api: Api) -> None:
     assert sorted(t["mean_reward"] for t in untasked) == [0.5, 2.0]
 
 
-async def test_durations_are_nearest_rank_quantiles_of_the_exact_durations(api: Api) -> None:
-    job_id = await _fill(api, CLOSES[:7])
+# Nearest rank (0-based) of the median and the 90th percentile: of 7, the 4th and the 7th (ceil(6.3));
+# of 8, the 4th and the 8th (ceil(7.2)); of 11, the 6th (ceil(5.5)) and the 10th (ceil(9.9)).
+@pytest.mark.parametrize(("n", "ranks"), [(7, (3, 6)), (8, (3, 7)), (11, (5, 9))])
+async def test_durations_are_nearest_rank_quantiles_of_the_exact_durations(
+    api: Api, n: int, ranks: tuple[int, int]
+) -> None:
+    job_id = await _fill(api, CLOSES[:n])
     durations = sorted(t.duration for t in await _trajectories(api, job_id) if t.duration is not None)
-    assert len(durations) == 7 and len(set(durations)) > 1
+    assert len(durations) == n and len(set(durations)) > 1
+    expected = (durations[ranks[0]], durations[ranks[1]])
     summary = await api.ok("GET", f"/v2/jobs/{job_id}/summary")
-    # Nearest rank of 7: the 4th for the median, the 7th (ceil(6.3)) for the 90th percentile.
-    assert (summary["duration_median"], summary["duration_p90"]) == (durations[3], durations[6])
+    assert (summary["duration_median"], summary["duration_p90"]) == expected
+    # Rows written before durations were stored: computed from their times, the same floats.
+    with get_engine(api.database_url).begin() as conn:
+        conn.execute(
+            update(trajectories)
+            .where(trajectories.c.job_id == job_id, trajectories.c.seq % 2 == 0)
+            .values(duration=None)
+        )
+    summary = await api.ok("GET", f"/v2/jobs/{job_id}/summary")
+    assert (summary["duration_median"], summary["duration_p90"]) == expected
 
 
 async def test_an_empty_job(api: Api) -> None:

@@ -1,8 +1,7 @@
-"""A job's aggregates, computed by the database: its summary, and per-task numbers a page at a time.
+"""A job's summary, computed by the database (its per-task numbers: `tasks.py`).
 
 Both apply the scoring rule of `hud._wire` through `scoring.py`, with the success threshold the
-caller gives. The unit of the statistics built on them (`hud._stats`) is the task: `task_page` lists
-one row per `task_id`, then one per trajectory recorded without a task (each its own unit).
+caller gives, and read the indexes of migration step 9, never the table's rows.
 """
 
 from __future__ import annotations
@@ -12,29 +11,29 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     TIMESTAMP,
-    BigInteger,
     ColumnElement,
     Connection,
     Float,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     extract,
     func,
     literal,
+    or_,
     select,
 )
 
-from hud._wire import DURATION_QUANTILES, ERROR_KINDS, nearest_rank
-from hud.server._cursors import decode_task_cursor, encode_task_cursor
+from hud._wire import DURATION_QUANTILES, ERROR_KINDS, NOT_COUNTED_KINDS, nearest_rank
 from hud.server._errors import NotFound
 from hud.server._operations.leases import expired
-from hud.server._operations.scoring import effective_error_kind, stats_columns
+from hud.server._operations.scoring import counted, effective_error_kind
 from hud.server._render import dumps
 from hud.server._tables import environments, jobs, trajectories
 
-__all__ = ["Answer", "duration_seconds", "job_summary", "task_page", "task_rows", "trajectory_duration"]
+__all__ = ["SCOPE", "Answer", "average", "duration_seconds", "job_state", "job_summary", "trajectory_duration"]
 
 _t = trajectories.c
 
@@ -70,7 +69,7 @@ def duration_seconds(dialect: str) -> ColumnElement[Any]:
     return (_microseconds_sqlite(_t.closed_at) - _microseconds_sqlite(_t.created_at)) / literal(1_000_000.0)
 
 
-def _job_state(conn: Connection, account: str, job_id: str, lease: float) -> bool:
+def job_state(conn: Connection, account: str, job_id: str, lease: float) -> bool:
     """Whether the job's lease ran out (its crash not yet persisted); 404 for an unknown job."""
     row = conn.execute(
         select(expired(time.time() - lease)).where(jobs.c.id == job_id, jobs.c.account == account)
@@ -88,6 +87,12 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def average(total: Any, scored: int) -> float | None:
+    """SUM(...) / COUNT(...) as AVG(...) gives it: a sum from 0.0 (PostgreSQL's SUM starts from its
+    first value, so a sum of -0.0 alone would stay -0.0), one float division."""
+    return (0.0 + float(total)) / scored if scored else None
+
+
 def _timed() -> ColumnElement[bool]:
     return and_(_t.closed_at.is_not(None), _t.created_at.is_not(None))
 
@@ -97,50 +102,91 @@ def trajectory_duration(dialect: str) -> ColumnElement[Any]:
     return func.coalesce(_t.duration, duration_seconds(dialect))
 
 
-def _durations(conn: Connection, account: str, job_id: str, timed: int, stored: int) -> dict[str, float | None]:
-    """The duration quantiles of the job's `timed` trajectories (`stored` of them have their duration
-    stored: when all do, each quantile is a walk of the (job_id, account, duration) index, no sort)."""
+def _durations(conn: Connection, account: str, job_id: str, n: int) -> dict[str, float | None]:
+    """The duration quantiles of the job's `n` trajectories. When every one has its duration stored,
+    each quantile is a walk of the (job_id, account, duration) index, no sort; otherwise those
+    without are computed from their times, where both are known."""
     found: dict[str, float | None] = dict.fromkeys(DURATION_QUANTILES)
+    if not n:
+        return found
+    params = {"account": account, "job_id": job_id}
+    if conn.execute(_missing_duration, params).first() is None:
+        timed = n
+        column: ColumnElement[Any] = _t.duration
+        query = select(column).where(*SCOPE, _t.duration.is_not(None))  # index only: (job_id, account, duration)
+    else:
+        known = or_(_t.duration.is_not(None), _timed())
+        timed = int(conn.execute(select(func.count()).where(*SCOPE, known), params).scalar_one())
+        column = trajectory_duration(conn.dialect.name).label("d")
+        query = select(column).where(*SCOPE, known)
     if not timed:
         return found
-    scope = (_t.account == account, _t.job_id == job_id)
-    if stored == timed:
-        column: ColumnElement[Any] = _t.duration
-        query = select(column).where(*scope, _t.duration.is_not(None))  # index only: (job_id, account, duration)
-    else:
-        column = trajectory_duration(conn.dialect.name).label("d")
-        query = select(column).where(*scope, _timed())
     for name, q in DURATION_QUANTILES.items():
-        at = query.order_by(column).limit(1).offset(nearest_rank(q, timed))
-        found[name] = _float(conn.execute(at).scalar_one())
+        rank = nearest_rank(q, timed)
+        # The same value from whichever end is nearer: a walk of at most half the index.
+        if rank < timed - 1 - rank:
+            at = query.order_by(column).limit(1).offset(rank)
+        else:
+            at = query.order_by(column.desc()).limit(1).offset(timed - 1 - rank)
+        found[name] = _float(conn.execute(at, params).scalar_one())
     return found
+
+
+#: The job's trajectories, bound by name: `account`, `job_id`.
+SCOPE = (_t.account == bindparam("account"), _t.job_id == bindparam("job_id"))
+_kind = effective_error_kind()
+# A seek at the head of (job_id, account, duration), where NULLs sort (first on SQLite, last on PostgreSQL).
+_missing_duration = select(_t.seq).where(*SCOPE, _t.duration.is_(None)).limit(1)
+# Both read an index alone, with few operations a row (the database evaluates every aggregate's
+# expression on every row). The counted trajectories, rewards as stored (`trajectories_job_scores`):
+_counted = select(
+    func.count(),
+    func.sum(_t.step_count),
+    func.count(_t.reward),
+    func.sum(_t.reward),
+    func.min(_t.reward),
+    func.max(_t.reward),
+    func.sum(case((_t.reward >= bindparam("threshold", type_=Float), 1), else_=0)),
+).where(*SCOPE, counted())
+# Those with an error (few: `trajectories_job_errors`): how many of each kind (every stored kind is
+# one of ERROR_KINDS: the API refuses others, and so does the sweep), the steps of the excluded, and
+# the counted without a reward (agent failures without one: they count with 0).
+_errors = select(
+    *(func.sum(case((_kind == k, 1), else_=0)) for k in ERROR_KINDS),
+    func.sum(case((counted(), 0), else_=_t.step_count)),
+    func.sum(case((and_(counted(), _t.reward.is_(None)), 1), else_=0)),
+).where(*SCOPE, _kind.is_not(None))
 
 
 def job_summary(conn: Connection, account: str, job_id: str, threshold: float, lease: float) -> Answer:
     """The job's summary (the `JobSummary` of the SDK without its task-level intervals).
 
-    One pass over the job's trajectories for every count, one sort for the duration quantiles.
+    A walk of the index `trajectories_job_scores` and one of `trajectories_job_errors` (the rows
+    with an error), never of the table; each duration quantile a walk of `trajectories_job_duration`
+    up to its rank, from the nearer end.
     """
-    if _job_state(conn, account, job_id, lease):
+    if job_state(conn, account, job_id, lease):
         return Answer(None, expired=True)
-    kind = effective_error_kind()
-    row = conn.execute(
-        select(
-            *stats_columns(threshold),
-            func.sum(_t.step_count).label("steps"),
-            func.sum(case((_timed(), 1), else_=0)).label("timed"),
-            func.count(_t.duration).label("stored"),
-            # Every stored kind is one of ERROR_KINDS: the API refuses others, and so does the sweep.
-            *(func.sum(case((kind == k, 1), else_=0)).label(k) for k in ERROR_KINDS),
-        ).where(_t.account == account, _t.job_id == job_id)
+    params = {"account": account, "job_id": job_id}
+    n_counted, steps, scored, total, low, high, successes = conn.execute(
+        _counted, {**params, "threshold": threshold}
     ).one()
-    n, n_counted, scored, successes = int(row.n), int(row.counted or 0), int(row.scored), int(row.successes or 0)
-    kinds = {k: int(row._mapping[k] or 0) for k in ERROR_KINDS}
+    *by_kind, excluded_steps, zeros = (int(v or 0) for v in conn.execute(_errors, params).one())
+    kinds = dict(zip(ERROR_KINDS, by_kind, strict=True))
+    n_counted, scored, successes = int(n_counted), int(scored), int(successes or 0)
+    if zeros:
+        # Counted as 0: in a sum, a 0 changes nothing (the sum starts at 0.0 anyway, see `_mean`).
+        total = 0.0 if total is None else total
+        low, high = (0.0, 0.0) if low is None else (min(float(low), 0.0), max(float(high), 0.0))
+        scored += zeros
+        successes += zeros if threshold <= 0.0 else 0
+    excluded = sum(kinds[k] for k in NOT_COUNTED_KINDS)
+    n = n_counted + excluded
     outcomes = {
         "success": successes,
         "fail": scored - successes,
         "unscored": n_counted - scored,
-        "excluded": n - n_counted,
+        "excluded": excluded,
     }
     open_environments = conn.execute(
         select(func.count()).where(
@@ -152,80 +198,18 @@ def job_summary(conn: Connection, account: str, job_id: str, threshold: float, l
         "success_threshold": threshold,
         "trajectories": n,
         "counted": n_counted,
-        "excluded": n - n_counted,
+        "excluded": excluded,
         "scored": scored,
-        "mean_reward": _float(row.mean),
-        "min_reward": _float(row.low),
-        "max_reward": _float(row.high),
+        "mean_reward": average(total, scored),
+        "min_reward": _float(low),
+        "max_reward": _float(high),
         "successes": successes,
         "success_rate": _rate(successes, n_counted),
         "errors": sum(kinds.values()),
-        "steps": int(row.steps or 0),
+        "steps": int(steps or 0) + excluded_steps,
         "by_outcome": {k: v for k, v in outcomes.items() if v},
         "by_error_kind": {k: v for k, v in sorted(kinds.items()) if v},
         "open_environments": int(open_environments),
-        **_durations(conn, account, job_id, int(row.timed or 0), int(row.stored)),
+        **_durations(conn, account, job_id, n),
     }
     return Answer(dumps(summary))
-
-
-def _task_columns(threshold: float) -> tuple[Any, ...]:
-    # n, counted, scored, mean, successes; the last seq of the group is the page's position.
-    return (*stats_columns(threshold)[:5], func.max(_t.seq).label("last"))
-
-
-def _item(task_id: str | None, trajectory_id: str | None, row: Any) -> dict[str, Any]:
-    return {
-        "task_id": task_id,
-        "trajectory_id": trajectory_id,
-        "attempts": int(row.n),
-        "counted": int(row.counted or 0),
-        "scored": int(row.scored),
-        "mean_reward": _float(row.mean),
-        "successes": int(row.successes or 0),
-    }
-
-
-def task_rows(
-    conn: Connection, account: str, job_id: str, threshold: float, after: str | int | None, limit: int
-) -> tuple[list[dict[str, Any]], str | int | None]:
-    """Up to `limit` per-task rows after the position `after`, and the position of the last one.
-
-    Positions: a task id (str), after that task (tasks in `task_id` order); an int, after that `seq`
-    among the trajectories without a task (in `seq` order, which follow the tasks). Each page is an
-    index range scan of `(job_id, task_id, seq)`, never the whole job.
-    """
-    scope = (_t.account == account, _t.job_id == job_id)
-    items: list[tuple[dict[str, Any], str | int]] = []
-    seq = after if isinstance(after, int) else 0
-    if not isinstance(after, int):
-        query = select(_t.task_id, *_task_columns(threshold)).where(*scope, _t.task_id.is_not(None))
-        if after is not None:
-            query = query.where(_t.task_id > after)
-        rows = conn.execute(query.group_by(_t.task_id).order_by(_t.task_id).limit(limit + 1)).all()
-        items = [(_item(r.task_id, None, r), str(r.task_id)) for r in rows]
-    if len(items) <= limit:
-        # A cursor may name any position up to 2**63 - 1: bound as a bigint, which PostgreSQL compares
-        # with the int column (as an int it refuses values past 2**31 - 1).
-        query = (
-            select(_t.id, *_task_columns(threshold))
-            .where(*scope, _t.task_id.is_(None), _t.seq > literal(seq, BigInteger))
-            .group_by(_t.seq, _t.id)
-            .order_by(_t.seq)
-            .limit(limit + 1 - len(items))
-        )
-        items += [(_item(None, r.id, r), int(r.last)) for r in conn.execute(query)]
-    more = len(items) > limit
-    page = items[:limit]
-    return [item for item, _ in page], page[-1][1] if more else None
-
-
-def task_page(
-    conn: Connection, account: str, job_id: str, threshold: float, limit: int, cursor: str | None, lease: float
-) -> Answer:
-    """One page of the job's per-task aggregates, with the cursor of the next (`task_rows`)."""
-    if _job_state(conn, account, job_id, lease):
-        return Answer(None, expired=True)
-    items, last = task_rows(conn, account, job_id, threshold, decode_task_cursor(cursor), limit)
-    next_cursor = None if last is None else encode_task_cursor(last)
-    return Answer(dumps({"items": items, "next_cursor": next_cursor}))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_
+from sqlalchemy import ColumnElement, case, func, literal, or_
 
 from hud._wire import DEFAULT_SUCCESS_THRESHOLD, NOT_COUNTED_KINDS
 from hud.server._tables import trajectories
@@ -19,9 +19,12 @@ _t = trajectories.c
 
 
 def effective_error_kind() -> ColumnElement[Any]:
-    """The trajectory's error kind, `agent` for an error recorded without one, else NULL."""
-    has_error = and_(_t.error.is_not(None), _t.error != "")
-    return func.coalesce(_t.error_kind, case((has_error, literal("agent")), else_=None))
+    """The trajectory's error kind, `agent` for an error recorded without one, else NULL.
+
+    A column the database computes (`_migrations`, step 9), in the index the aggregates walk: reading
+    it never reads the error's text.
+    """
+    return _t.effective_error_kind
 
 
 def counted() -> ColumnElement[bool]:
@@ -32,15 +35,21 @@ def counted() -> ColumnElement[bool]:
 
 def counted_reward() -> ColumnElement[Any]:
     """The reward it counts with: NULL when excluded or unscored, 0 for an agent failure without one."""
+    kind = effective_error_kind()
+    # Most trajectories have no error: the first test settles them (the database evaluates this per
+    # row, several times over in `stats_columns`).
     return case(
-        (~counted(), None),
-        (and_(_t.reward.is_(None), effective_error_kind().is_not(None)), literal(0.0)),
-        else_=_t.reward,
+        (kind.is_(None), _t.reward),
+        (kind.in_(sorted(NOT_COUNTED_KINDS)), None),
+        else_=func.coalesce(_t.reward, literal(0.0)),
     )
 
 
-def stats_columns(threshold: float = DEFAULT_SUCCESS_THRESHOLD) -> tuple[ColumnElement[Any], ...]:
-    """Aggregates over trajectories: n, counted, scored, mean, successes, errors, low, high."""
+def stats_columns(threshold: float | ColumnElement[Any] = DEFAULT_SUCCESS_THRESHOLD) -> tuple[ColumnElement[Any], ...]:
+    """Aggregates over trajectories: n, counted, scored, mean, successes, errors, low, high.
+
+    `threshold` is a number, or a `bindparam` for a statement compiled once (`_sql.Statement`).
+    """
     reward = counted_reward()
     return (
         func.count().label("n"),
