@@ -102,7 +102,8 @@ async def main() -> None:
     print(f"trajectories:  {summary.trajectories} ({summary.counted} counted, {summary.steps} steps)")
     print(f"mean reward:   {summary.mean_reward or 0.0:.3f}{interval(summary.mean_reward_ci, '.3f')}")
     print(f"success rate:  {summary.success_rate or 0.0:.1%}{interval(summary.success_rate_ci, '.1%')}")
-    print(f"               (intervals at {summary.confidence or 0.95:.0%} over {summary.tasks} tasks)")
+    if summary.confidence is not None:
+        print(f"               (intervals at {summary.confidence:.0%} over {summary.tasks} tasks)")
     print(f"errors:        {summary.errors} {summary.by_error_kind}")
     async for t in loaded.iter_trajectories():
         if t.error:

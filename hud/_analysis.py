@@ -2,7 +2,7 @@
 
 The server computes both in SQL (`GET /v2/jobs/{id}/summary`, `/tasks`); against a server without
 them (the platform answers 404) the same numbers are added up here from the trajectories, a page at
-a time. Either way the task-level intervals come from `hud._stats` (numpy and scipy, dependencies of hud).
+a time. Either way the task-level intervals come from `hud._stats` (the extra `hud[analysis]`).
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ B = TypeVar("B")
 logger = logging.getLogger("hud")
 
 ANALYSIS_EXTRA = "pip install 'hud[analysis]'"
-#: numpy and scipy are dependencies of hud: missing, the installation is broken.
-STATS_FIX = "hud depends on them: pip install numpy scipy (or reinstall hud)"
 _said_missing = False
 
 
@@ -128,20 +126,20 @@ class TaskUnits:
 
 
 def require_stats(feature: str) -> ModuleType:
-    """`hud._stats`, or a MissingDependencyError that says what to install."""
+    """`hud._stats`, or a MissingDependencyError that names the extra to install."""
     try:
         # Through the import system (sys.modules), not the package attribute: what is installed decides.
         stats = importlib.import_module("hud._stats")
     except ImportError as exc:
         raise MissingDependencyError(
-            f"{feature} needs numpy and scipy ({exc.name or exc} is missing): {STATS_FIX}"
+            f"{feature} needs numpy and scipy ({exc.name or exc} is missing): {ANALYSIS_EXTRA}"
         ) from None
     return stats
 
 
 def with_task_numbers(summary: JobSummary, tasks: TaskUnits | list[TaskStats], confidence: float) -> JobSummary:
-    """`summary` with its task-level numbers and intervals; unchanged (said once in the log) when numpy
-    or scipy cannot be imported."""
+    """`summary` with its task-level numbers and intervals; unchanged (said once in the log) without
+    the extra `hud[analysis]`."""
     global _said_missing
     try:
         stats = require_stats("confidence intervals")

@@ -1,7 +1,7 @@
 """`compare(a, b)`: is job B better than job A, and how sure are we? Paired over tasks.
 
 It reads each job's per-task aggregates (`GET /v2/jobs/{id}/tasks`), never their steps, and leaves
-the statistics to `hud._stats` (numpy, scipy).
+the statistics to `hud._stats` (numpy, scipy: the extra `hud[analysis]`).
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ async def compare(
         api_key: Overrides HUD_API_KEY (and the key a Job was loaded with).
 
     Raises:
-        MissingDependencyError: numpy or scipy cannot be imported (a broken installation).
+        MissingDependencyError: numpy and scipy are not installed (`pip install 'hud[analysis]'`).
         NotFoundError: no such job in the key's account.
     """
     require_stats("compare()")  # before any request: say what to install first

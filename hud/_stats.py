@@ -4,8 +4,8 @@ The unit is the task (Miller, "Adding Error Bars to Evals", arXiv:2411.00640): a
 averaged first, and every interval is over tasks. Pure functions on per-task numbers, shared by the
 SDK (`JobSummary`, `compare`) and the server's dashboard, so both show the same numbers; it imports
 nothing of either side. The intervals and tests themselves are in `hud._intervals` (re-exported
-here). They read arrays (`TaskColumns`): 10,000 tasks make no 10,000 objects. Needs numpy and scipy
-(dependencies of hud).
+here). They read arrays (`TaskColumns`): 10,000 tasks make no 10,000 objects. Needs numpy and scipy,
+the extra `hud[analysis]` (`hud[server]` includes it).
 """
 
 from __future__ import annotations

@@ -50,8 +50,8 @@ class JobSummary(BaseModel):
     The unit of the intervals is the task: a task's repeats are averaged first, then
     `task_mean_reward` and `task_success_rate` average the tasks (equal to the trajectory-level
     numbers when every task has as many attempts), and `mean_reward_ci` / `success_rate_ci` are their
-    intervals at `confidence` (t over tasks; Wilson when each task has one attempt). They are None
-    with fewer than two tasks.
+    intervals at `confidence` (t over tasks; Wilson when each task has one attempt). They need the
+    extra `hud[analysis]`, and are None without it (and with fewer than two tasks).
 
     Example:
         >>> summary = await job.summary()  # doctest: +SKIP

@@ -190,7 +190,7 @@ class Job(BaseModel):
         mean and the success rate; `agent` and `timeout` errors count as failures (reward 0 when none
         was given). The server computes the numbers (`/summary`, `/tasks`); against one without those
         endpoints (the platform) they are added up here from the trajectories, a page at a time, to
-        the same result, task-level intervals included.
+        the same result. The task-level intervals need the extra `hud[analysis]`.
 
         Args:
             api_key: Overrides the key this Job was loaded with (and HUD_API_KEY).

@@ -157,14 +157,12 @@ async def test_comparing_a_job_with_itself_finds_no_difference(embedded: Path) -
     assert result.verdict.startswith("no detectable difference (+0.00")
 
 
-async def test_compare_without_numpy_and_scipy_says_what_to_install(
-    embedded: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_compare_without_the_analysis_extra_names_it(embedded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     job = await create_job("no extra")
     async with await hud.gym.make("g", job=job, task_id="t") as env:
         await env.close(reward=1.0)
     monkeypatch.setitem(sys.modules, "hud._stats", None)  # as if numpy and scipy were not installed
-    with pytest.raises(MissingDependencyError, match=r"pip install numpy scipy") as caught:
+    with pytest.raises(MissingDependencyError, match=r"pip install 'hud\[analysis\]'") as caught:
         await compare(job, job)
     assert isinstance(caught.value, ImportError)
     summary = await job.summary()  # the counts still work; the intervals say nothing

@@ -115,7 +115,7 @@ async def compare_jobs(job_a: str, job_b: str, fmt: str, success_threshold: floa
 
     Paired over tasks: the difference in mean reward with its interval and p-value, the success
     rate difference, McNemar's test, the smallest detectable difference, and the tasks that
-    improved or regressed.
+    improved or regressed. Needs hud[analysis].
     """
     result = await compare(job_a, job_b, success_threshold=success_threshold, confidence=confidence)
     out = sys.stdout
